@@ -1,0 +1,139 @@
+//! Who the caller is: the profile Bink's user endpoint returns, as the proxy trusts it.
+
+use serde::{Deserialize, Serialize};
+
+/// A Bink account's plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Plan {
+    Free,
+    Verified,
+    Business,
+}
+
+impl Plan {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Plan::Free => "FREE",
+            Plan::Verified => "VERIFIED",
+            Plan::Business => "BUSINESS",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Plan> {
+        match s {
+            "FREE" => Some(Plan::Free),
+            "VERIFIED" => Some(Plan::Verified),
+            "BUSINESS" => Some(Plan::Business),
+            _ => None,
+        }
+    }
+}
+
+/// How the caller proved who they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMethod {
+    Bearer,
+    Session,
+}
+
+impl AuthMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::Bearer => "bearer",
+            AuthMethod::Session => "session",
+        }
+    }
+}
+
+/// The documented body of `GET /api/oauth/user`. Unknown fields are ignored; anything that
+/// does not fit this shape is treated as an identity-provider failure, never as a user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    pub id: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub username: Option<String>,
+    #[serde(default)]
+    pub avatar: Option<String>,
+    pub plan: Plan,
+    #[serde(rename = "verificationLevel", deserialize_with = "verification_level")]
+    pub verification_level: u8,
+}
+
+fn verification_level<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u8, D::Error> {
+    let v = u8::deserialize(d)?;
+    if v <= 2 {
+        Ok(v)
+    } else {
+        Err(serde::de::Error::custom(
+            "verificationLevel must be 0, 1 or 2",
+        ))
+    }
+}
+
+impl Identity {
+    /// Parses Bink's user-endpoint body; `None` when it is not the documented JSON.
+    pub fn from_bink_json(body: &[u8]) -> Option<Identity> {
+        let identity: Identity = serde_json::from_slice(body).ok()?;
+        (!identity.id.is_empty()).then_some(identity)
+    }
+
+    /// The name shown to the upstream as `X-Auth-Request-User`: username, else id.
+    pub fn user(&self) -> &str {
+        self.username.as_deref().unwrap_or(&self.id)
+    }
+
+    /// The lower-cased domain of the email, if there is an email with exactly one `@`.
+    pub fn email_domain(&self) -> Option<String> {
+        let email = self.email.as_deref()?;
+        let (local, domain) = email.rsplit_once('@')?;
+        (!local.is_empty() && !domain.is_empty() && !local.contains('@'))
+            .then(|| domain.to_ascii_lowercase())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_documented_body_and_ignores_unknown_fields() {
+        let body = br#"{"id":"u1","name":"Zo\u00eb","email":null,"username":"zoe","avatar":null,
+            "plan":"BUSINESS","verificationLevel":2,"newField":{"x":1}}"#;
+        let id = Identity::from_bink_json(body).unwrap();
+        assert_eq!(id.id, "u1");
+        assert_eq!(id.name.as_deref(), Some("Zoë"));
+        assert_eq!(id.email, None);
+        assert_eq!(id.plan, Plan::Business);
+        assert_eq!(id.user(), "zoe");
+    }
+
+    #[test]
+    fn rejects_bodies_that_are_not_the_documented_json() {
+        for body in [
+            &b"<html>oops</html>"[..],
+            br#"{"id":"u1"}"#,
+            br#"{"id":"","name":null,"email":null,"username":null,"plan":"FREE","verificationLevel":0}"#,
+            br#"{"id":"u1","name":null,"email":null,"username":null,"plan":"GOLD","verificationLevel":0}"#,
+            br#"{"id":"u1","name":null,"email":null,"username":null,"plan":"FREE","verificationLevel":7}"#,
+            br#"[]"#,
+        ] {
+            assert!(Identity::from_bink_json(body).is_none(), "{}", String::from_utf8_lossy(body));
+        }
+    }
+
+    #[test]
+    fn email_domain_is_lower_cased_and_needs_one_at_sign() {
+        let mut id = Identity::from_bink_json(
+            br#"{"id":"u","name":null,"email":"A@ACME.com","username":null,"plan":"FREE","verificationLevel":0}"#,
+        )
+        .unwrap();
+        assert_eq!(id.email_domain().as_deref(), Some("acme.com"));
+        id.email = Some("a@b@acme.com".into());
+        assert_eq!(id.email_domain(), None);
+        id.email = None;
+        assert_eq!(id.email_domain(), None);
+    }
+}

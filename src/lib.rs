@@ -1,0 +1,256 @@
+//! bink-proxy: an identity-aware reverse proxy that lets people and scripts in with Bink.
+//!
+//! [`app`] assembles the request pipeline in one place; [`start`] binds the listeners.
+
+pub mod auth;
+pub mod bink;
+pub mod config;
+pub mod error;
+pub mod identity;
+pub mod policy;
+pub mod proxy;
+pub mod routes;
+pub mod sandbox;
+pub mod server;
+pub mod telemetry;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tower::ServiceBuilder;
+
+use auth::assertion::AssertionSigner;
+use auth::cache::IdentityCache;
+use config::Config;
+use telemetry::Metrics;
+
+/// Everything a request handler may need, shared by all requests.
+pub struct Proxy {
+    pub config: Config,
+    pub identities: IdentityCache,
+    pub upstream: proxy::Upstream,
+    pub signer: Option<AssertionSigner>,
+    pub metrics: Arc<Metrics>,
+}
+
+pub type AppState = Arc<Proxy>;
+
+/// A start-up failure that is not a config syntax problem (exit code 1).
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("{0}")]
+    Setup(String),
+}
+
+impl Proxy {
+    pub fn new(config: Config, metrics: Arc<Metrics>) -> Result<AppState, StartError> {
+        let bink = bink::BinkClient::new(&config.bink.base_url, config.bink.timeout)
+            .map_err(|e| StartError::Setup(format!("bink client: {e}")))?;
+        let identities = IdentityCache::new(
+            &config.tokens,
+            bink,
+            config.bink.max_concurrent_calls,
+            config.bink.timeout,
+            metrics.clone(),
+        );
+        let upstream =
+            proxy::Upstream::new(&config.server.upstream, config.server.upstream_timeout)
+                .map_err(|e| StartError::Setup(format!("server.upstream: {e}")))?;
+        let signer = if config.headers.identity_jwt {
+            let issuer = config
+                .server
+                .public_url
+                .as_str()
+                .trim_end_matches('/')
+                .to_string();
+            let audience = config.server.upstream.origin().ascii_serialization();
+            let key_file = config.headers.identity_jwt_key_file.as_deref();
+            Some(
+                AssertionSigner::new(key_file, issuer, audience).map_err(|e| {
+                    StartError::Setup(format!("headers.identity_jwt_key_file: {e}"))
+                })?,
+            )
+        } else {
+            None
+        };
+        Ok(Arc::new(Proxy {
+            config,
+            identities,
+            upstream,
+            signer,
+            metrics,
+        }))
+    }
+}
+
+/// The whole request pipeline. Layers run top to bottom.
+pub fn app(state: AppState) -> Router {
+    // The proxy path: the auth layer decides, then the request is forwarded.
+    let proxied = ServiceBuilder::new()
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_identity,
+        ))
+        .service(axum::routing::any(proxy::forward).with_state(state.clone()));
+
+    let routes = Router::new()
+        .route("/ping", get(routes::ping))
+        .route("/ready", get(routes::ready))
+        .route("/oauth2/auth", get(routes::forward_auth))
+        .route("/oauth2/userinfo", get(routes::userinfo))
+        .route("/.well-known/jwks.json", get(routes::jwks))
+        .fallback_service(proxied)
+        .with_state(state.clone());
+
+    Router::new().fallback_service(
+        ServiceBuilder::new()
+            // One log line and the request metrics for everything, errors included.
+            .layer(middleware::from_fn_with_state(state, access_log))
+            // Ambiguous framing never gets near a handler.
+            .layer(middleware::from_fn(proxy::reject_ambiguous_framing))
+            // Decide the path once, before routing, so routes, policy and the upstream all
+            // see the same path.
+            .layer(middleware::from_fn(proxy::normalize_path))
+            // Client copies of identity headers die here, on every route.
+            .layer(middleware::from_fn(proxy::strip_identity_headers))
+            .service(routes),
+    )
+}
+
+/// One line per request: method, path without query, status, duration, auth method and
+/// user id. Never a header value, so never a token or cookie.
+async fn access_log(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let mut response = next.run(request).await;
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
+    state.metrics.request_finished(status, elapsed);
+    let caller = response.extensions_mut().remove::<auth::CallerForLog>();
+    let (auth_method, user) = match &caller {
+        Some(c) => (c.0.method.as_str(), c.0.identity.id.as_str()),
+        None => ("none", "-"),
+    };
+    tracing::info!(
+        target: "bink_proxy::access",
+        %method,
+        path = %path,
+        status,
+        duration_us = elapsed.as_micros() as u64,
+        auth = auth_method,
+        user,
+        "request"
+    );
+    response
+}
+
+/// A running proxy: its addresses and a handle to stop it.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub metrics_addr: Option<SocketAddr>,
+    pub state: AppState,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+}
+
+impl Running {
+    /// Begins graceful shutdown and waits for it to finish.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+
+    /// Waits until the server stops (after a signal, for `serve`).
+    pub async fn wait(mut self) {
+        let _ = (&mut self.task).await;
+    }
+}
+
+/// Binds the listeners and starts serving. Shutdown begins on `Running::shutdown` or,
+/// when `signals` is true, on SIGTERM/SIGINT.
+pub async fn start(config: Config, signals: bool) -> Result<Running, StartError> {
+    let metrics = Metrics::new();
+    let tls = match &config.server.tls {
+        Some(files) => {
+            Some(server::tls_acceptor(files).map_err(|e| StartError::Setup(e.to_string()))?)
+        }
+        None => None,
+    };
+    let listener = server::bind(config.server.listen, "server.listen")
+        .await
+        .map_err(StartError::Setup)?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| StartError::Setup(e.to_string()))?;
+    let metrics_listener = match config.server.metrics_listen {
+        Some(a) => Some(
+            server::bind(a, "server.metrics_listen")
+                .await
+                .map_err(StartError::Setup)?,
+        ),
+        None => None,
+    };
+    let metrics_addr = metrics_listener.as_ref().and_then(|l| l.local_addr().ok());
+    let state = Proxy::new(config, metrics.clone())?;
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let shutdown = async move {
+        if signals {
+            tokio::select! {
+                _ = stop_rx => {},
+                () = server::shutdown_signal() => {},
+            }
+        } else {
+            let _ = stop_rx.await;
+        }
+    };
+    if let Some(listener) = metrics_listener {
+        let metrics_app = Router::new().route(
+            "/metrics",
+            get(move || {
+                let metrics = metrics.clone();
+                async move {
+                    (
+                        [(
+                            http::header::CONTENT_TYPE,
+                            "text/plain; version=0.0.4; charset=utf-8",
+                        )],
+                        metrics.render(),
+                    )
+                }
+            }),
+        );
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, metrics_app).await;
+        });
+    }
+    let app = app(state.clone());
+    let header_timeout = state.config.server.header_read_timeout;
+    let grace = state.config.server.shutdown_grace;
+    let task = tokio::spawn(server::serve(
+        listener,
+        tls,
+        app,
+        header_timeout,
+        grace,
+        shutdown,
+    ));
+    tracing::info!(%addr, upstream = %state.config.server.upstream, "bink-proxy listening");
+    Ok(Running {
+        addr,
+        metrics_addr,
+        state,
+        stop: Some(stop_tx),
+        task,
+    })
+}

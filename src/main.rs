@@ -1,0 +1,204 @@
+//! The `bink-proxy` command line: serve, dev, sandbox, check-config, gen-secret.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use base64::Engine;
+use bink_proxy::config::{Config, NoEnv, ProcessEnv, Source};
+use bink_proxy::sandbox::{self, SandboxBink, SAMPLE_USERS};
+use bink_proxy::telemetry::{self, LogFormat};
+use bink_proxy::StartError;
+use clap::{Parser, Subcommand};
+
+/// Exit code for bad usage or an invalid configuration.
+const EXIT_CONFIG: u8 = 2;
+/// Exit code for any other failure.
+const EXIT_FAILURE: u8 = 1;
+
+#[derive(Parser)]
+#[command(
+    name = "bink-proxy",
+    version,
+    about = "Identity-aware reverse proxy: sign in with Bink"
+)]
+struct Cli {
+    /// Log format: human-readable text or JSON lines. RUST_LOG sets the filter.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the proxy (the default).
+    Serve {
+        /// Config file; defaults to $BINK_PROXY_CONFIG, then ./config.toml (optional).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// A self-contained demo on loopback: proxy, sandbox Bink and a demo upstream.
+    Dev {
+        #[arg(long, default_value_t = 4180)]
+        port: u16,
+    },
+    /// Only the sandbox services (Bink on PORT, the demo upstream on PORT+1).
+    Sandbox {
+        #[arg(long, default_value_t = 4190)]
+        port: u16,
+    },
+    /// Validate the config and print it with every secret redacted.
+    CheckConfig {
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Print a new random 32-byte key, base64.
+    GenSecret,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { EXIT_CONFIG } else { 0 });
+        }
+    };
+    telemetry::init_logging(cli.log_format);
+    let command = cli.command.unwrap_or(Command::Serve { config: None });
+    match command {
+        Command::GenSecret => {
+            let key: [u8; 32] = rand::random();
+            println!("{}", base64::engine::general_purpose::STANDARD.encode(key));
+            ExitCode::SUCCESS
+        }
+        Command::CheckConfig { config } => match load_config(config) {
+            Ok(config) => {
+                print!("{}", config.redacted_toml());
+                ExitCode::SUCCESS
+            }
+            Err(code) => code,
+        },
+        Command::Serve { config } => {
+            let config = match load_config(config) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            run_async(serve(config))
+        }
+        Command::Dev { port } => run_async(dev(port)),
+        Command::Sandbox { port } => run_async(sandbox_only(port)),
+    }
+}
+
+fn load_config(flag: Option<PathBuf>) -> Result<Config, ExitCode> {
+    let source = Source::resolve(
+        flag,
+        std::env::var_os("BINK_PROXY_CONFIG").map(PathBuf::from),
+    );
+    Config::load(&source, &ProcessEnv).map_err(|e| {
+        eprint!("{e}");
+        ExitCode::from(EXIT_CONFIG)
+    })
+}
+
+fn run_async(fut: impl std::future::Future<Output = anyhow::Result<()>>) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            return ExitCode::from(EXIT_FAILURE);
+        }
+    };
+    match runtime.block_on(fut) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(EXIT_FAILURE)
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    if config.bink.client_id.is_some() {
+        tracing::warn!("bink.client_id is set, but browser sign-in is not part of this build yet: only bearer tokens are accepted");
+    }
+    let running = bink_proxy::start(config, true)
+        .await
+        .map_err(|StartError::Setup(e)| anyhow::anyhow!(e))?;
+    running.wait().await;
+    Ok(())
+}
+
+async fn dev(port: u16) -> anyhow::Result<()> {
+    let (bink_url, upstream_url) = start_sandbox(0).await?;
+    let toml = format!(
+        "[server]\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\"\nupstream = \"{upstream_url}\"\n\n\
+         [bink]\nbase_url = \"{bink_url}\"\n\n[access]\nskip_auth = [\"GET ^/public/\"]\n\n[headers]\nidentity_jwt = true\n"
+    );
+    let config = Config::from_toml(&toml, &NoEnv).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let running = bink_proxy::start(config, true)
+        .await
+        .map_err(|StartError::Setup(e)| anyhow::anyhow!(e))?;
+    let url = format!("http://{}", running.addr);
+    let ada = &SAMPLE_USERS[0];
+    println!("bink-proxy dev is running (Ctrl-C to stop)\n");
+    println!("  proxy:            {url}/");
+    println!("  sandbox Bink:     {bink_url}");
+    println!("  demo upstream:    {upstream_url}  (what the app behind the proxy sees)\n");
+    println!("Try it with a sample personal access token:\n");
+    println!(
+        "  curl -H 'Authorization: Bearer {}' {url}/hello\n",
+        ada.pat
+    );
+    println!("Sample tokens:");
+    for user in SAMPLE_USERS {
+        let who = user.username.unwrap_or(user.id);
+        let email = user.email.unwrap_or("(no email)");
+        println!(
+            "  {:<34} {who:<6} {email:<18} {} level {}",
+            user.pat,
+            user.plan.as_str(),
+            user.verification_level
+        );
+    }
+    println!("\nUnauthenticated requests get 401; /public/ is a skip_auth route; forward-auth is at {url}/oauth2/auth.");
+    running.wait().await;
+    Ok(())
+}
+
+async fn sandbox_only(port: u16) -> anyhow::Result<()> {
+    let (bink_url, upstream_url) = start_sandbox(port).await?;
+    println!("sandbox Bink:   {bink_url}  (set bink.base_url to this)");
+    println!("demo upstream:  {upstream_url}");
+    println!("sample tokens:");
+    for user in SAMPLE_USERS {
+        println!("  {}  ({})", user.pat, user.username.unwrap_or(user.id));
+    }
+    bink_proxy::server::shutdown_signal().await;
+    Ok(())
+}
+
+/// Starts sandbox Bink on `port` (0 = any) and the demo upstream on the next port.
+async fn start_sandbox(port: u16) -> anyhow::Result<(String, String)> {
+    let bink = SandboxBink::new();
+    let bink_addr = sandbox::spawn(bink.router(), SocketAddr::from(([127, 0, 0, 1], port)))
+        .await
+        .context("cannot start sandbox Bink")?;
+    let upstream_port = if port == 0 { 0 } else { port.saturating_add(1) };
+    let upstream_addr = sandbox::spawn(
+        sandbox::upstream::router(),
+        SocketAddr::from(([127, 0, 0, 1], upstream_port)),
+    )
+    .await
+    .context("cannot start the demo upstream")?;
+    Ok((
+        format!("http://{bink_addr}"),
+        format!("http://{upstream_addr}"),
+    ))
+}

@@ -1,0 +1,149 @@
+//! Forwarding to the upstream over a pooled hyper-util client: bodies stream both ways,
+//! `Upgrade` requests (WebSocket) become a byte tunnel once the upstream answers 101.
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::response::Response;
+use http::header::{HOST, UPGRADE};
+use http::uri::{Authority, Scheme};
+use http::{HeaderValue, StatusCode, Uri, Version};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use url::Url;
+
+use super::headers;
+use crate::error::ProxyError;
+
+/// Idle upstream connections kept per host; enough for a busy app behind one proxy.
+const POOL_MAX_IDLE_PER_HOST: usize = 256;
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// Where and how requests are forwarded.
+pub struct Upstream {
+    client: Client<HttpConnector, Body>,
+    scheme: Scheme,
+    authority: Authority,
+    /// The upstream URL's path without a trailing `/`, prefixed to every forwarded path.
+    base_path: String,
+    timeout: Duration,
+}
+
+/// Why forwarding failed, as far as the client is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ForwardError {
+    Unreachable,
+    Timeout,
+}
+
+impl From<ForwardError> for ProxyError {
+    fn from(e: ForwardError) -> ProxyError {
+        match e {
+            ForwardError::Unreachable => ProxyError::UpstreamUnavailable,
+            ForwardError::Timeout => ProxyError::UpstreamTimeout,
+        }
+    }
+}
+
+impl Upstream {
+    pub fn new(url: &Url, timeout: Duration) -> Result<Upstream, String> {
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        connector.set_connect_timeout(Some(timeout));
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+            .pool_max_idle_per_host(POOL_MAX_IDLE_PER_HOST)
+            .pool_timer(TokioTimer::new())
+            .build(connector);
+        let host = url.host_str().ok_or("upstream has no host")?;
+        let authority = match url.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_string(),
+        };
+        Ok(Upstream {
+            client,
+            scheme: Scheme::HTTP,
+            authority: authority
+                .parse()
+                .map_err(|e| format!("upstream authority: {e}"))?,
+            base_path: url.path().trim_end_matches('/').to_string(),
+            timeout,
+        })
+    }
+
+    /// The upstream URI for an already-normalised path and the original query.
+    fn uri_for(&self, path_and_query: &str) -> Result<Uri, ProxyError> {
+        let mut pq = String::with_capacity(self.base_path.len() + path_and_query.len());
+        pq.push_str(&self.base_path);
+        pq.push_str(path_and_query);
+        Uri::builder()
+            .scheme(self.scheme.clone())
+            .authority(self.authority.clone())
+            .path_and_query(pq)
+            .build()
+            .map_err(|_| ProxyError::BadRequest("request target cannot be forwarded"))
+    }
+
+    /// Sends `request` (headers already prepared) and returns the upstream's response with
+    /// hop-by-hop headers removed. For an upgrade, the tunnel is spawned here.
+    pub async fn forward(&self, mut request: Request) -> Result<Response, ProxyError> {
+        let upgrade = request.headers().get(UPGRADE).cloned();
+        let client_upgrade = upgrade.as_ref().map(|_| hyper::upgrade::on(&mut request));
+
+        let path_and_query = request
+            .uri()
+            .path_and_query()
+            .map(|pq| pq.as_str())
+            .unwrap_or("/")
+            .to_owned();
+        if !request.headers().contains_key(HOST) {
+            // HTTP/2 clients send :authority instead; HTTP/1.1 upstreams need Host.
+            if let Some(authority) = request.uri().authority() {
+                if let Ok(v) = HeaderValue::from_str(authority.as_str()) {
+                    request.headers_mut().insert(HOST, v);
+                }
+            }
+        }
+        *request.uri_mut() = self.uri_for(&path_and_query)?;
+        *request.version_mut() = Version::HTTP_11;
+
+        let response = match tokio::time::timeout(self.timeout, self.client.request(request)).await
+        {
+            Err(_) => return Err(ForwardError::Timeout.into()),
+            Ok(Err(_)) => return Err(ForwardError::Unreachable.into()),
+            Ok(Ok(response)) => response,
+        };
+
+        if response.status() == StatusCode::SWITCHING_PROTOCOLS {
+            if let Some(client_upgrade) = client_upgrade {
+                return Ok(tunnel(response, client_upgrade));
+            }
+        }
+        let (mut parts, body) = response.into_parts();
+        headers::remove_hop_by_hop(&mut parts.headers);
+        Ok(Response::from_parts(parts, Body::new(body)))
+    }
+}
+
+/// Relays bytes between client and upstream after both sides switched protocols.
+fn tunnel(
+    mut upstream_response: http::Response<hyper::body::Incoming>,
+    client: hyper::upgrade::OnUpgrade,
+) -> Response {
+    let upstream = hyper::upgrade::on(&mut upstream_response);
+    tokio::spawn(async move {
+        let (client, upstream) = match tokio::try_join!(client, upstream) {
+            Ok(pair) => pair,
+            Err(e) => {
+                tracing::debug!(error = %e, "upgrade failed");
+                return;
+            }
+        };
+        let (mut client, mut upstream) = (TokioIo::new(client), TokioIo::new(upstream));
+        let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+    });
+    let (parts, _) = upstream_response.into_parts();
+    Response::from_parts(parts, Body::empty())
+}

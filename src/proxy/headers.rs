@@ -1,0 +1,205 @@
+//! Header hygiene: hop-by-hop removal (RFC 9110 §7.6.1), stripping client copies of the
+//! identity headers, and injecting the trusted ones. Order matters and is fixed by
+//! `prepare_upstream_headers`: hop-by-hop first (so a `Connection: X-Auth-Request-User`
+//! cannot delete what we add, golang/go#50580), client copies next, ours last.
+
+use std::net::IpAddr;
+
+use http::header::{HeaderName, HeaderValue, CONNECTION, UPGRADE};
+use http::HeaderMap;
+use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
+
+use crate::identity::{AuthMethod, Identity};
+
+pub static X_AUTH_REQUEST_USER: HeaderName = HeaderName::from_static("x-auth-request-user");
+pub static X_AUTH_REQUEST_EMAIL: HeaderName = HeaderName::from_static("x-auth-request-email");
+pub static X_AUTH_REQUEST_PREFERRED_USERNAME: HeaderName =
+    HeaderName::from_static("x-auth-request-preferred-username");
+pub static X_BINK_USER_ID: HeaderName = HeaderName::from_static("x-bink-user-id");
+pub static X_BINK_NAME: HeaderName = HeaderName::from_static("x-bink-name");
+pub static X_BINK_PLAN: HeaderName = HeaderName::from_static("x-bink-plan");
+pub static X_BINK_VERIFICATION_LEVEL: HeaderName =
+    HeaderName::from_static("x-bink-verification-level");
+pub static X_BINK_AUTH_METHOD: HeaderName = HeaderName::from_static("x-bink-auth-method");
+pub static X_BINK_ASSERTION: HeaderName = HeaderName::from_static("x-bink-assertion");
+pub static X_FORWARDED_ACCESS_TOKEN: HeaderName =
+    HeaderName::from_static("x-forwarded-access-token");
+pub static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+pub static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+pub static X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+
+/// Hop-by-hop headers (RFC 9110 §7.6.1, plus the legacy ones proxies still see).
+const HOP_BY_HOP: [&str; 9] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// Names the proxy owns exactly (beyond the `x-bink-` / `x-auth-request-` prefixes).
+const OWNED_EXACT: [&str; 3] = [
+    "x-forwarded-access-token",
+    "x-forwarded-user",
+    "x-forwarded-email",
+];
+
+/// True for a header name a client must never get to the upstream: compared lower-cased
+/// (HeaderName already is) with `_` read as `-`, because some servers (CGI, nginx with
+/// `underscores_in_headers`, WSGI) treat `X_Bink_User_Id` as `X-Bink-User-Id`.
+pub fn is_identity_header(name: &str) -> bool {
+    let mut canon = [0u8; 64];
+    let bytes = name.as_bytes();
+    let n = bytes.len().min(canon.len());
+    for (dst, &b) in canon.iter_mut().zip(&bytes[..n]) {
+        *dst = if b == b'_' {
+            b'-'
+        } else {
+            b.to_ascii_lowercase()
+        };
+    }
+    let canon = &canon[..n];
+    canon.starts_with(b"x-bink-")
+        || canon.starts_with(b"x-auth-request-")
+        || (bytes.len() <= 64 && OWNED_EXACT.iter().any(|o| o.as_bytes() == canon))
+}
+
+/// Removes every client-sent identity header.
+pub fn strip_identity_headers(headers: &mut HeaderMap) {
+    // Collecting first: HeaderMap has no retain. Almost always empty, so no allocation.
+    let doomed: Vec<HeaderName> = headers
+        .keys()
+        .filter(|name| is_identity_header(name.as_str()))
+        .cloned()
+        .collect();
+    for name in doomed {
+        headers.remove(&name);
+    }
+}
+
+/// Whether the request asks for a protocol switch (WebSocket and friends).
+pub fn is_upgrade_request(headers: &HeaderMap) -> bool {
+    headers.contains_key(UPGRADE) && connection_lists(headers, "upgrade")
+}
+
+fn connection_lists(headers: &HeaderMap, token: &str) -> bool {
+    headers
+        .get_all(CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim().eq_ignore_ascii_case(token))
+}
+
+/// Removes hop-by-hop headers and every header named in `Connection`.
+pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
+    let named: Vec<HeaderName> = headers
+        .get_all(CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|t| HeaderName::from_bytes(t.trim().as_bytes()).ok())
+        .collect();
+    for name in named {
+        headers.remove(&name);
+    }
+    for name in HOP_BY_HOP {
+        headers.remove(name);
+    }
+}
+
+/// Keeps an upgrade request an upgrade after hop-by-hop removal.
+pub fn restore_upgrade(headers: &mut HeaderMap, upgrade: HeaderValue) {
+    headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
+    headers.insert(UPGRADE, upgrade);
+}
+
+/// Bytes that get percent-encoded in a header value: everything outside printable ASCII,
+/// and `%` so the encoding can be undone unambiguously.
+const HEADER_ENCODE: &AsciiSet = &CONTROLS.add(b'%');
+
+/// A header value from profile text: non-ASCII percent-encoded as UTF-8 (`Zoë` →
+/// `Zo%C3%AB`), CR/LF/NUL and every other control character encoded too, so no profile
+/// can inject a header line.
+pub fn encode_value(text: &str) -> HeaderValue {
+    let encoded: String = utf8_percent_encode(text, HEADER_ENCODE).collect();
+    // Only printable ASCII remains, which HeaderValue always accepts.
+    HeaderValue::from_str(&encoded).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// Adds the identity headers of §6. Called after stripping, so nothing a client sent can
+/// duplicate or suppress them.
+pub fn inject_identity(headers: &mut HeaderMap, identity: &Identity, method: AuthMethod) {
+    headers.insert(X_AUTH_REQUEST_USER.clone(), encode_value(identity.user()));
+    if let Some(email) = &identity.email {
+        headers.insert(X_AUTH_REQUEST_EMAIL.clone(), encode_value(email));
+    }
+    if let Some(username) = &identity.username {
+        headers.insert(
+            X_AUTH_REQUEST_PREFERRED_USERNAME.clone(),
+            encode_value(username),
+        );
+    }
+    headers.insert(X_BINK_USER_ID.clone(), encode_value(&identity.id));
+    if let Some(name) = &identity.name {
+        headers.insert(X_BINK_NAME.clone(), encode_value(name));
+    }
+    headers.insert(
+        X_BINK_PLAN.clone(),
+        HeaderValue::from_static(identity.plan.as_str()),
+    );
+    headers.insert(
+        X_BINK_VERIFICATION_LEVEL.clone(),
+        HeaderValue::from(u16::from(identity.verification_level)),
+    );
+    headers.insert(
+        X_BINK_AUTH_METHOD.clone(),
+        HeaderValue::from_static(method.as_str()),
+    );
+}
+
+/// `X-Forwarded-For`: the last `trusted_hops` entries a client sent (written by proxies we
+/// trust), then the peer address. Everything further left is client-controlled and dropped.
+pub fn forwarded_for(headers: &HeaderMap, trusted_hops: usize, peer: IpAddr) -> HeaderValue {
+    let mut chain: Vec<&str> = Vec::new();
+    if trusted_hops > 0 {
+        let sent: Vec<&str> = headers
+            .get_all(&X_FORWARDED_FOR)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect();
+        chain.extend(&sent[sent.len().saturating_sub(trusted_hops)..]);
+    }
+    let peer = peer.to_string();
+    chain.push(&peer);
+    HeaderValue::from_str(&chain.join(", ")).unwrap_or_else(|_| encode_value(&peer))
+}
+
+/// The client address as the proxy believes it: `trusted_hops` entries back from the end.
+pub fn client_ip(headers: &HeaderMap, trusted_hops: usize, peer: IpAddr) -> IpAddr {
+    if trusted_hops == 0 {
+        return peer;
+    }
+    let sent: Vec<&str> = headers
+        .get_all(&X_FORWARDED_FOR)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    sent.len()
+        .checked_sub(trusted_hops)
+        .and_then(|i| sent.get(i))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(peer)
+}
+
+#[cfg(test)]
+mod tests;

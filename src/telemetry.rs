@@ -1,0 +1,230 @@
+//! Logs and metrics: the tracing subscriber and the Prometheus registry behind
+//! `server.metrics_listen`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// Installs the global subscriber; `RUST_LOG` sets the filter (default `info`).
+pub fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabel {
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabel {
+    kind: &'static str,
+}
+
+/// Status classes 1xx..5xx, pre-created so the hot path touches no lock.
+struct ByStatusClass {
+    requests: [Counter; 5],
+    latency: [Histogram; 5],
+}
+
+/// Every metric the proxy exports.
+pub struct Metrics {
+    registry: Registry,
+    by_class: ByStatusClass,
+    cache_hits: Counter,
+    cache_misses: Counter,
+    cache_coalesced: Counter,
+    cache_stale_served: Counter,
+    bink_calls: Family<OutcomeLabel, Counter>,
+    bink_latency: Histogram,
+    upstream_errors: Family<KindLabel, Counter>,
+}
+
+fn latency_histogram() -> Histogram {
+    // 100 µs .. ~52 s
+    Histogram::new(exponential_buckets(0.0001, 2.0, 20))
+}
+
+impl Metrics {
+    pub fn new() -> Arc<Metrics> {
+        let mut registry = Registry::with_prefix("bink_proxy");
+        let requests = Family::<StatusLabel, Counter>::default();
+        let latency = Family::<StatusLabel, Histogram>::new_with_constructor(
+            latency_histogram as fn() -> Histogram,
+        );
+        // Family hands out clones that share the series' atomics: keep one handle per class.
+        const CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
+        let label = |i: usize| StatusLabel {
+            status_class: CLASSES[i],
+        };
+        let by_class = ByStatusClass {
+            requests: std::array::from_fn(|i| requests.get_or_create(&label(i)).clone()),
+            latency: std::array::from_fn(|i| latency.get_or_create(&label(i)).clone()),
+        };
+        registry.register(
+            "http_requests",
+            "Requests served, by status class",
+            requests,
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "Time from request head to response head, by status class",
+            latency,
+        );
+        let cache_hits = Counter::default();
+        let cache_misses = Counter::default();
+        let cache_coalesced = Counter::default();
+        let cache_stale_served = Counter::default();
+        registry.register(
+            "identity_cache_hits",
+            "Bearer lookups answered by the cache",
+            cache_hits.clone(),
+        );
+        registry.register(
+            "identity_cache_misses",
+            "Bearer lookups that called Bink themselves",
+            cache_misses.clone(),
+        );
+        registry.register(
+            "identity_cache_coalesced_waits",
+            "Bearer lookups that waited for another request's Bink call",
+            cache_coalesced.clone(),
+        );
+        registry.register(
+            "identity_cache_stale_served",
+            "Identities served past their ttl because Bink was unavailable (stale_if_error)",
+            cache_stale_served.clone(),
+        );
+        let bink_calls = Family::<OutcomeLabel, Counter>::default();
+        registry.register(
+            "bink_calls",
+            "Calls to Bink's user endpoint, by outcome",
+            bink_calls.clone(),
+        );
+        let bink_latency = latency_histogram();
+        registry.register(
+            "bink_call_duration_seconds",
+            "Latency of Bink user-endpoint calls",
+            bink_latency.clone(),
+        );
+        let upstream_errors = Family::<KindLabel, Counter>::default();
+        registry.register(
+            "upstream_errors",
+            "Failed upstream requests, by kind",
+            upstream_errors.clone(),
+        );
+        Arc::new(Metrics {
+            registry,
+            by_class,
+            cache_hits,
+            cache_misses,
+            cache_coalesced,
+            cache_stale_served,
+            bink_calls,
+            bink_latency,
+            upstream_errors,
+        })
+    }
+
+    pub fn request_finished(&self, status: u16, elapsed: Duration) {
+        let i = usize::from((status / 100).clamp(1, 5) - 1);
+        self.by_class.requests[i].inc();
+        self.by_class.latency[i].observe(elapsed.as_secs_f64());
+    }
+
+    pub fn cache_hit(&self) {
+        self.cache_hits.inc();
+    }
+    pub fn cache_miss(&self) {
+        self.cache_misses.inc();
+    }
+    pub fn cache_coalesced(&self) {
+        self.cache_coalesced.inc();
+    }
+    pub fn cache_stale_served(&self) {
+        self.cache_stale_served.inc();
+    }
+
+    pub fn bink_call(&self, outcome: &'static str, elapsed: Duration) {
+        self.bink_calls
+            .get_or_create(&OutcomeLabel { outcome })
+            .inc();
+        self.bink_latency.observe(elapsed.as_secs_f64());
+    }
+
+    pub fn upstream_error(&self, kind: &'static str) {
+        self.upstream_errors
+            .get_or_create(&KindLabel { kind })
+            .inc();
+    }
+
+    /// The registry in Prometheus text format.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        match prometheus_client::encoding::text::encode(&mut out, &self.registry) {
+            Ok(()) => out,
+            Err(_) => String::from("# encoding failed\n"),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StatusLabel {
+    status_class: &'static str,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_classes_share_series_with_the_registry() {
+        let m = Metrics::new();
+        m.request_finished(204, Duration::from_millis(1));
+        m.request_finished(503, Duration::from_millis(1));
+        m.cache_hit();
+        m.bink_call("valid", Duration::from_millis(3));
+        m.upstream_error("timeout");
+        let text = m.render();
+        assert!(
+            text.contains("bink_proxy_http_requests_total{status_class=\"2xx\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("bink_proxy_http_requests_total{status_class=\"5xx\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("bink_proxy_identity_cache_hits_total 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("bink_proxy_bink_calls_total{outcome=\"valid\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("bink_proxy_upstream_errors_total{kind=\"timeout\"} 1"),
+            "{text}"
+        );
+    }
+}
