@@ -1,0 +1,150 @@
+//! The stack every end-to-end test runs against: sandbox Bink, the demo upstream and the
+//! proxy, each on an ephemeral loopback port, talking over real sockets.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bink_proxy::config::{Config, NoEnv};
+use bink_proxy::sandbox::{self, SandboxBink};
+use bink_proxy::Running;
+
+pub const ADA: &str = "bink_pat_sandbox_ada_free";
+pub const BEN: &str = "bink_pat_sandbox_ben_verified";
+pub const CLEO: &str = "bink_pat_sandbox_cleo_business";
+pub const ZOE: &str = "bink_pat_sandbox_zoe_unicode";
+pub const GHOST: &str = "bink_pat_sandbox_ghost_noemail";
+
+/// Extra lines for each config section.
+#[derive(Default, Clone)]
+pub struct Opts {
+    pub server: String,
+    pub bink: String,
+    pub tokens: String,
+    pub access: String,
+    pub headers: String,
+    /// Replaces the demo upstream's URL.
+    pub upstream: Option<String>,
+}
+
+pub struct Stack {
+    pub proxy: Running,
+    pub bink: SandboxBink,
+    pub upstream_addr: SocketAddr,
+    pub base: String,
+    pub client: reqwest::Client,
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+pub async fn spawn_bink() -> (SandboxBink, SocketAddr) {
+    let bink = SandboxBink::new();
+    let addr = sandbox::spawn(bink.router(), ([127, 0, 0, 1], 0).into()).await.unwrap();
+    (bink, addr)
+}
+
+pub async fn spawn_upstream() -> SocketAddr {
+    sandbox::spawn(sandbox::upstream::router(), ([127, 0, 0, 1], 0).into()).await.unwrap()
+}
+
+/// A loopback address nothing listens on.
+pub async fn closed_port() -> SocketAddr {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    l.local_addr().unwrap()
+}
+
+pub fn config_toml(opts: &Opts, bink: SocketAddr, upstream: &str) -> String {
+    let timeout = if opts.bink.contains("timeout") { "" } else { "timeout = \"2s\"" };
+    format!(
+        "[server]\nlisten = \"127.0.0.1:0\"\nupstream = \"{upstream}\"\n{}\n\
+         [bink]\nbase_url = \"http://{bink}\"\n{timeout}\n{}\n\
+         [tokens]\n{}\n[access]\n{}\n[headers]\n{}\n",
+        opts.server, opts.bink, opts.tokens, opts.access, opts.headers
+    )
+}
+
+impl Stack {
+    pub async fn start(opts: Opts) -> Stack {
+        let (bink, bink_addr) = spawn_bink().await;
+        let upstream_addr = spawn_upstream().await;
+        let upstream = opts.upstream.clone().unwrap_or_else(|| format!("http://{upstream_addr}"));
+        let config = Config::from_toml(&config_toml(&opts, bink_addr, &upstream), &NoEnv).unwrap();
+        let proxy = bink_proxy::start(config, false).await.unwrap();
+        let base = format!("http://{}", proxy.addr);
+        Stack {
+            proxy,
+            bink,
+
+            upstream_addr,
+            base,
+            client: client(),
+        }
+    }
+
+    pub async fn default() -> Stack {
+        Stack::start(Opts::default()).await
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// What the demo upstream received, as (lower-case name, value) pairs.
+    pub async fn upstream_view(&self, request: reqwest::RequestBuilder) -> (u16, serde_json::Value) {
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let body = response.json().await.unwrap_or(serde_json::Value::Null);
+        (status, body)
+    }
+}
+
+/// Every value of header `name` in an echo body.
+pub fn header_values(echo: &serde_json::Value, name: &str) -> Vec<String> {
+    echo["headers"]
+        .as_array()
+        .map(|hs| {
+            hs.iter()
+                .filter(|h| h[0].as_str() == Some(name))
+                .filter_map(|h| h[1].as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub fn header_names(echo: &serde_json::Value) -> Vec<String> {
+    echo["headers"]
+        .as_array()
+        .map(|hs| hs.iter().filter_map(|h| h[0].as_str().map(String::from)).collect())
+        .unwrap_or_default()
+}
+
+/// Sends raw bytes and returns whatever the server answered before closing or `wait`.
+pub async fn raw_exchange(addr: SocketAddr, bytes: &[u8], wait: Duration) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(bytes).await.unwrap();
+    let mut out = Vec::new();
+    let mut buf = [0u8; 8192];
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        match tokio::time::timeout_at(deadline, s.read(&mut buf)).await {
+            Ok(Ok(0)) | Err(_) | Ok(Err(_)) => break,
+            Ok(Ok(n)) => out.extend_from_slice(&buf[..n]),
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}

@@ -1,0 +1,10 @@
+//! End-to-end tests: the real proxy, sandbox Bink and the demo upstream on loopback.
+
+mod common;
+
+mod bearer;
+mod data_path;
+mod headers;
+mod policy;
+mod process;
+mod routes;
