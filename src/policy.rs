@@ -151,7 +151,7 @@ impl Requirements {
             .any(|a| a.eq_ignore_ascii_case(email));
         let by_domain = identity
             .email_domain()
-            .is_some_and(|d| self.allowed_email_domains.iter().any(|a| *a == d));
+            .is_some_and(|d| self.allowed_email_domains.contains(&d));
         by_address || by_domain
     }
 
@@ -239,14 +239,25 @@ fn compile(p: &mut Problems, key: &str, pattern: &str) -> Option<Regex> {
     }
 }
 
+const KNOWN_METHODS: [&str; 9] = [
+    "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE",
+];
+
 /// `"GET ^/healthz$"` → method GET; `"^/public/"` → any method.
 fn parse_skip_auth(p: &mut Problems, key: &str, entry: &str) -> Option<SkipAuth> {
-    let entry = entry.trim();
+    // Only the start is trimmed before splitting: trimming the end first would turn
+    // "GET " (a method with no pattern) into the method-less regex "GET".
+    let entry = entry.trim_start();
     let (method, pattern) = match entry.split_once(' ') {
         Some((m, rest)) if !m.is_empty() && m.bytes().all(|b| b.is_ascii_uppercase()) => {
             (Some(Method::from_bytes(m.as_bytes()).ok()?), rest.trim())
         }
-        _ => (None, entry),
+        Some((m, _)) if KNOWN_METHODS.iter().any(|k| k.eq_ignore_ascii_case(m)) => {
+            // "get ^/x" would otherwise become a regex that never matches: say so.
+            p.add(key, format!("method {m:?} must be upper case"));
+            return None;
+        }
+        _ => (None, entry.trim_end()),
     };
     if pattern.is_empty() {
         p.add(key, "empty pattern");

@@ -147,12 +147,6 @@ impl IdentityCache {
         }
     }
 
-    /// Number of cached verdicts (after pending maintenance), for tests and metrics.
-    pub async fn len(&self) -> u64 {
-        self.verdicts.run_pending_tasks().await;
-        self.verdicts.entry_count()
-    }
-
     async fn stale(&self, key: &TokenKey) -> Option<Arc<Identity>> {
         self.last_good.as_ref()?.get(key).await
     }

@@ -434,12 +434,19 @@ fn validate_server(r: &raw::RawServer, p: &mut Problems) -> Option<ServerConfig>
             .parse("server.metrics_listen", Some(v), "", parse_addr)
             .map(Some),
     };
+    let hops = r.trusted_proxy_hops.unwrap_or(0);
+    if hops > 64 {
+        p.add(
+            "server.trusted_proxy_hops",
+            format!("must be at most 64 (got {hops})"),
+        );
+    }
     Some(ServerConfig {
         listen: listen?,
         public_url: public_url?,
         upstream: upstream?,
         tls: tls?,
-        trusted_proxy_hops: r.trusted_proxy_hops.unwrap_or(0).min(64) as usize,
+        trusted_proxy_hops: hops.min(64) as usize,
         upstream_timeout: upstream_timeout?,
         shutdown_grace: shutdown_grace?,
         header_read_timeout: header_read_timeout?,

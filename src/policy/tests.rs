@@ -54,7 +54,11 @@ fn with_plan(plan: Plan, verification_level: u8) -> Identity {
 #[test]
 fn empty_access_admits_everyone_including_null_email() {
     let p = policy("");
-    for identity in [user(None), user(Some("anyone@anywhere.example")), with_username(None)] {
+    for identity in [
+        user(None),
+        user(Some("anyone@anywhere.example")),
+        with_username(None),
+    ] {
         assert!(p.allows(&identity, "/"), "{identity:?}");
     }
 }
@@ -306,7 +310,10 @@ fn matching_rule_inherits_the_keys_it_leaves_out() {
 fn first_matching_rule_wins_even_when_a_later_one_is_more_specific() {
     let p = policy(RULES);
     // /admin/public/ also matches ^/admin/, which comes first: level 2 still required.
-    assert_eq!(p.requirements_for("/admin/public/x").min_verification_level, 2);
+    assert_eq!(
+        p.requirements_for("/admin/public/x").min_verification_level,
+        2
+    );
     assert!(!p.allows(&with_plan(Plan::Business, 0), "/admin/public/x"));
 }
 
@@ -322,7 +329,10 @@ fn rule_order_decides_which_rule_applies() {
         min_verification_level = 2
         "#,
     );
-    assert_eq!(p.requirements_for("/admin/public/x").min_verification_level, 0);
+    assert_eq!(
+        p.requirements_for("/admin/public/x").min_verification_level,
+        0
+    );
     assert_eq!(p.requirements_for("/admin/x").min_verification_level, 2);
 }
 
@@ -450,4 +460,17 @@ fn to_toml_round_trips_through_the_config_parser() {
         assert_eq!(a.path.as_str(), b.path.as_str());
         assert_eq!(a.requirements, b.requirements);
     }
+}
+
+#[test]
+fn lower_case_method_prefix_is_a_config_error() {
+    let err = crate::config::Config::from_toml(
+        "[server]\nupstream = \"http://127.0.0.1:1\"\n[access]\nskip_auth = [\"get ^/x\"]\n",
+        &crate::config::NoEnv,
+    )
+    .unwrap_err();
+    assert!(err
+        .problems
+        .iter()
+        .any(|p| p.key == "access.skip_auth[0]" && p.message.contains("upper case")));
 }

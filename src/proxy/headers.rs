@@ -193,6 +193,8 @@ pub fn client_ip(headers: &HeaderMap, trusted_hops: usize, peer: IpAddr) -> IpAd
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .map(str::trim)
+        // Same entries as `forwarded_for`, so both agree on which one is trusted.
+        .filter(|s| !s.is_empty())
         .collect();
     sent.len()
         .checked_sub(trusted_hops)

@@ -107,7 +107,18 @@ pub enum Fault {
 struct Inner {
     tokens: RwLock<HashMap<String, Identity>>,
     calls: AtomicU64,
+    in_flight: AtomicU64,
+    max_in_flight: AtomicU64,
     fault: RwLock<Fault>,
+}
+
+/// Decrements the in-flight count when a call ends, however it ends.
+struct InFlight<'a>(&'a AtomicU64);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// A handle to a sandbox Bink; clones share state.
@@ -158,6 +169,11 @@ impl SandboxBink {
         self.inner.calls.load(Ordering::SeqCst)
     }
 
+    /// The most user-endpoint calls that were ever in progress at once.
+    pub fn max_in_flight(&self) -> u64 {
+        self.inner.max_in_flight.load(Ordering::SeqCst)
+    }
+
     pub fn router(&self) -> Router {
         Router::new()
             .route("/api/oauth/user", get(user))
@@ -175,6 +191,9 @@ impl SandboxBink {
 
 async fn user(State(sandbox): State<SandboxBink>, headers: HeaderMap) -> Response {
     sandbox.inner.calls.fetch_add(1, Ordering::SeqCst);
+    let now = sandbox.inner.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    sandbox.inner.max_in_flight.fetch_max(now, Ordering::SeqCst);
+    let _in_flight = InFlight(&sandbox.inner.in_flight);
     match sandbox.fault() {
         Fault::None => {}
         Fault::Status(code) => {

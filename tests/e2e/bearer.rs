@@ -10,7 +10,9 @@ use crate::common::*;
 #[tokio::test]
 async fn valid_token_reaches_the_upstream_as_its_user() {
     let s = Stack::default().await;
-    let (status, echo) = s.upstream_view(s.client.get(s.url("/hello")).bearer_auth(ADA)).await;
+    let (status, echo) = s
+        .upstream_view(s.client.get(s.url("/hello")).bearer_auth(ADA))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(header_values(&echo, "x-auth-request-user"), ["ada"]);
     assert_eq!(header_values(&echo, "x-bink-auth-method"), ["bearer"]);
@@ -22,7 +24,10 @@ async fn unknown_token_is_401_invalid_token_with_a_challenge() {
     let s = Stack::default().await;
     let r = s.get("/hello", "bink_pat_not_a_real_one").await;
     assert_eq!(r.status(), 401);
-    assert_eq!(r.headers()["www-authenticate"], r#"Bearer error="invalid_token""#);
+    assert_eq!(
+        r.headers()["www-authenticate"],
+        r#"Bearer error="invalid_token""#
+    );
     assert_eq!(r.headers()["cache-control"], "no-store");
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["error"], "invalid_token");
@@ -51,7 +56,11 @@ async fn malformed_authorization_is_401_and_never_reaches_bink() {
             .unwrap();
         assert_eq!(r.status(), 401, "{value:.40}");
     }
-    assert_eq!(s.bink.calls(), 0, "syntax-invalid tokens must never reach Bink");
+    assert_eq!(
+        s.bink.calls(),
+        0,
+        "syntax-invalid tokens must never reach Bink"
+    );
 }
 
 #[tokio::test]
@@ -118,7 +127,11 @@ async fn invalid_tokens_are_cached_negatively_for_their_ttl() {
     assert_eq!(s.bink.calls(), 1);
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(s.get("/x", "bink_pat_bogus").await.status(), 401);
-    assert_eq!(s.bink.calls(), 2, "negative entry expires after negative_cache_ttl");
+    assert_eq!(
+        s.bink.calls(),
+        2,
+        "negative entry expires after negative_cache_ttl"
+    );
 }
 
 #[tokio::test]
@@ -164,7 +177,11 @@ async fn each_outage_kind_is_503_never_cached_and_recovers_at_once() {
         assert_outage(&s, token).await;
         assert_outage(&s, token).await;
         s.bink.set_fault(Fault::None);
-        assert_eq!(s.get("/x", token).await.status(), 200, "{fault:?}: recovery must be immediate");
+        assert_eq!(
+            s.get("/x", token).await.status(),
+            200,
+            "{fault:?}: recovery must be immediate"
+        );
         // Make the next fault meet a fresh token.
         s.proxy.state.identities.evict(token).await;
     }
@@ -190,17 +207,24 @@ async fn unreachable_bink_is_503() {
 #[tokio::test]
 async fn stale_if_error_serves_a_known_identity_through_an_outage_only() {
     let s = Stack::start(Opts {
-        tokens: "cache_ttl = \"300ms\"\nstale_if_error = \"5s\"\nnegative_cache_ttl = \"100ms\"".into(),
+        tokens: "cache_ttl = \"300ms\"\nstale_if_error = \"5s\"\nnegative_cache_ttl = \"100ms\""
+            .into(),
         ..Opts::default()
     })
     .await;
     assert_eq!(s.get("/x", ADA).await.status(), 200);
     tokio::time::sleep(Duration::from_millis(400)).await;
     s.bink.set_fault(Fault::Status(503));
-    let (status, echo) = s.upstream_view(s.client.get(s.url("/x")).bearer_auth(ADA)).await;
+    let (status, echo) = s
+        .upstream_view(s.client.get(s.url("/x")).bearer_auth(ADA))
+        .await;
     assert_eq!(status, 200, "stale identity served while Bink is down");
     assert_eq!(header_values(&echo, "x-auth-request-user"), ["ada"]);
-    assert_eq!(s.get("/x", BEN).await.status(), 503, "never-seen token gets no access");
+    assert_eq!(
+        s.get("/x", BEN).await.status(),
+        503,
+        "never-seen token gets no access"
+    );
     // A revoked token is not resurrected by a later outage.
     s.bink.set_fault(Fault::None);
     s.bink.revoke(ADA);
@@ -208,7 +232,11 @@ async fn stale_if_error_serves_a_known_identity_through_an_outage_only() {
     assert_eq!(s.get("/x", ADA).await.status(), 401);
     tokio::time::sleep(Duration::from_millis(200)).await;
     s.bink.set_fault(Fault::Status(500));
-    assert_eq!(s.get("/x", ADA).await.status(), 503, "revoked, then an outage: no stale access");
+    assert_eq!(
+        s.get("/x", ADA).await.status(),
+        503,
+        "revoked, then an outage: no stale access"
+    );
 }
 
 #[tokio::test]
@@ -233,4 +261,47 @@ async fn accept_bearer_false_leaves_authorization_to_the_application() {
     .await;
     assert_eq!(s.get("/x", ADA).await.status(), 401);
     assert_eq!(s.bink.calls(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_bink_calls_are_capped_and_waiting_past_the_timeout_is_503() {
+    let s = Arc::new(
+        Stack::start(Opts {
+            bink: "max_concurrent_calls = 2\ntimeout = \"1s\"".into(),
+            ..Opts::default()
+        })
+        .await,
+    );
+    s.bink.set_fault(Fault::Delay(Duration::from_millis(400)));
+    // Eight distinct unknown tokens at once: at most two calls run together; the rest
+    // queue, and those that cannot get a slot within the Bink timeout get a 503.
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let s = s.clone();
+            tokio::spawn(async move {
+                s.get("/x", &format!("bink_pat_flood_{i}"))
+                    .await
+                    .status()
+                    .as_u16()
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    assert!(
+        s.bink.max_in_flight() <= 2,
+        "max in flight {}",
+        s.bink.max_in_flight()
+    );
+    assert!(
+        statuses.iter().all(|&c| c == 401 || c == 503),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.contains(&401) && statuses.contains(&503),
+        "{statuses:?}"
+    );
+    assert!(s.bink.calls() < 8);
 }

@@ -44,12 +44,16 @@ pub fn client() -> reqwest::Client {
 
 pub async fn spawn_bink() -> (SandboxBink, SocketAddr) {
     let bink = SandboxBink::new();
-    let addr = sandbox::spawn(bink.router(), ([127, 0, 0, 1], 0).into()).await.unwrap();
+    let addr = sandbox::spawn(bink.router(), ([127, 0, 0, 1], 0).into())
+        .await
+        .unwrap();
     (bink, addr)
 }
 
 pub async fn spawn_upstream() -> SocketAddr {
-    sandbox::spawn(sandbox::upstream::router(), ([127, 0, 0, 1], 0).into()).await.unwrap()
+    sandbox::spawn(sandbox::upstream::router(), ([127, 0, 0, 1], 0).into())
+        .await
+        .unwrap()
 }
 
 /// A loopback address nothing listens on.
@@ -59,7 +63,11 @@ pub async fn closed_port() -> SocketAddr {
 }
 
 pub fn config_toml(opts: &Opts, bink: SocketAddr, upstream: &str) -> String {
-    let timeout = if opts.bink.contains("timeout") { "" } else { "timeout = \"2s\"" };
+    let timeout = if opts.bink.contains("timeout") {
+        ""
+    } else {
+        "timeout = \"2s\""
+    };
     format!(
         "[server]\nlisten = \"127.0.0.1:0\"\nupstream = \"{upstream}\"\n{}\n\
          [bink]\nbase_url = \"http://{bink}\"\n{timeout}\n{}\n\
@@ -72,7 +80,10 @@ impl Stack {
     pub async fn start(opts: Opts) -> Stack {
         let (bink, bink_addr) = spawn_bink().await;
         let upstream_addr = spawn_upstream().await;
-        let upstream = opts.upstream.clone().unwrap_or_else(|| format!("http://{upstream_addr}"));
+        let upstream = opts
+            .upstream
+            .clone()
+            .unwrap_or_else(|| format!("http://{upstream_addr}"));
         let config = Config::from_toml(&config_toml(&opts, bink_addr, &upstream), &NoEnv).unwrap();
         let proxy = bink_proxy::start(config, false).await.unwrap();
         let base = format!("http://{}", proxy.addr);
@@ -104,7 +115,10 @@ impl Stack {
     }
 
     /// What the demo upstream received, as (lower-case name, value) pairs.
-    pub async fn upstream_view(&self, request: reqwest::RequestBuilder) -> (u16, serde_json::Value) {
+    pub async fn upstream_view(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> (u16, serde_json::Value) {
         let response = request.send().await.unwrap();
         let status = response.status().as_u16();
         let body = response.json().await.unwrap_or(serde_json::Value::Null);
@@ -128,7 +142,11 @@ pub fn header_values(echo: &serde_json::Value, name: &str) -> Vec<String> {
 pub fn header_names(echo: &serde_json::Value) -> Vec<String> {
     echo["headers"]
         .as_array()
-        .map(|hs| hs.iter().filter_map(|h| h[0].as_str().map(String::from)).collect())
+        .map(|hs| {
+            hs.iter()
+                .filter_map(|h| h[0].as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default()
 }
 

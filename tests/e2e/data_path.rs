@@ -21,13 +21,24 @@ async fn websocket_is_tunnelled_after_authentication() {
     let (mut ws, response) = tokio_tungstenite::connect_async(request).await.unwrap();
     assert_eq!(response.status(), 101);
     let hello = ws.next().await.unwrap().unwrap();
-    assert_eq!(hello, Message::Text("hello ada".into()), "upstream saw the injected identity");
-    ws.send(Message::Text("ping through the proxy".into())).await.unwrap();
-    assert_eq!(ws.next().await.unwrap().unwrap(), Message::Text("ping through the proxy".into()));
+    assert_eq!(
+        hello,
+        Message::Text("hello ada".into()),
+        "upstream saw the injected identity"
+    );
+    ws.send(Message::Text("ping through the proxy".into()))
+        .await
+        .unwrap();
+    assert_eq!(
+        ws.next().await.unwrap().unwrap(),
+        Message::Text("ping through the proxy".into())
+    );
     ws.close(None).await.unwrap();
 
     // Without a token the upgrade never happens.
-    let err = tokio_tungstenite::connect_async(url.as_str()).await.unwrap_err();
+    let err = tokio_tungstenite::connect_async(url.as_str())
+        .await
+        .unwrap_err();
     match err {
         tokio_tungstenite::tungstenite::Error::Http(r) => assert_eq!(r.status(), 401),
         other => panic!("expected an HTTP 401, got {other:?}"),
@@ -38,7 +49,8 @@ async fn websocket_is_tunnelled_after_authentication() {
 async fn request_and_response_bodies_stream_through() {
     let s = Stack::default().await;
     // A chunked request body of unknown length, produced slowly.
-    let chunks = futures_util::stream::iter((0..64).map(|_| Ok::<_, std::io::Error>(vec![7u8; 16 * 1024])));
+    let chunks =
+        futures_util::stream::iter((0..64).map(|_| Ok::<_, std::io::Error>(vec![7u8; 16 * 1024])));
     let r = s
         .client
         .post(s.url("/__demo/upload"))
@@ -94,7 +106,11 @@ async fn content_length_with_transfer_encoding_is_never_forwarded_as_such() {
          0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"
     );
     let raw = raw_exchange(s.proxy.addr, smuggle.as_bytes(), Duration::from_secs(3)).await;
-    assert_eq!(raw.matches("HTTP/1.1 ").count(), 1, "exactly one response: {raw}");
+    assert_eq!(
+        raw.matches("HTTP/1.1 ").count(),
+        1,
+        "exactly one response: {raw}"
+    );
     assert!(!raw.contains("smuggled"), "{raw}");
     // Whatever was forwarded had one framing only: the upstream read an empty chunked body.
     if raw.starts_with("HTTP/1.1 200") {
@@ -123,7 +139,9 @@ async fn slow_loris_is_cut_off_by_the_header_read_timeout() {
     })
     .await;
     let mut conn = tokio::net::TcpStream::connect(s.proxy.addr).await.unwrap();
-    conn.write_all(b"GET /x HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+    conn.write_all(b"GET /x HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
     let started = Instant::now();
     let mut buf = [0u8; 1024];
     // Drip one header byte at a time; the server must hang up anyway.
@@ -132,7 +150,9 @@ async fn slow_loris_is_cut_off_by_the_header_read_timeout() {
             if conn.write_all(b"X").await.is_err() {
                 return;
             }
-            if let Ok(Ok(0) | Err(_)) = tokio::time::timeout(Duration::from_millis(100), conn.read(&mut buf)).await {
+            if let Ok(Ok(0) | Err(_)) =
+                tokio::time::timeout(Duration::from_millis(100), conn.read(&mut buf)).await
+            {
                 return;
             }
         }
@@ -145,8 +165,16 @@ async fn slow_loris_is_cut_off_by_the_header_read_timeout() {
 #[tokio::test]
 async fn http2_cleartext_requests_are_forwarded_as_http1() {
     let s = Stack::default().await;
-    let client = reqwest::Client::builder().http2_prior_knowledge().build().unwrap();
-    let r = client.get(s.url("/h2?x=1")).bearer_auth(BEN).send().await.unwrap();
+    let client = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let r = client
+        .get(s.url("/h2?x=1"))
+        .bearer_auth(BEN)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.version(), reqwest::Version::HTTP_2);
     assert_eq!(r.status(), 200);
     let echo: serde_json::Value = r.json().await.unwrap();
@@ -157,9 +185,14 @@ async fn http2_cleartext_requests_are_forwarded_as_http1() {
 
 #[tokio::test]
 async fn tls_listener_negotiates_h2_and_sets_forwarded_proto() {
-    let dir = std::env::temp_dir().join(format!("bink-tls-{}-{}", std::process::id(), rand::random::<u32>()));
+    let dir = std::env::temp_dir().join(format!(
+        "bink-tls-{}-{}",
+        std::process::id(),
+        rand::random::<u32>()
+    ));
     std::fs::create_dir_all(&dir).unwrap();
-    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
+    let cert =
+        rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
     let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
     std::fs::write(&cert_path, cert.cert.pem()).unwrap();
     std::fs::write(&key_path, cert.key_pair.serialize_pem()).unwrap();
@@ -204,5 +237,8 @@ async fn graceful_shutdown_finishes_in_flight_requests() {
     assert_eq!(r.status(), 200);
     assert_eq!(r.text().await.unwrap(), "slow ok");
     assert!(started.elapsed() < Duration::from_secs(5));
-    assert!(tokio::net::TcpStream::connect(addr).await.is_err(), "listener closed after shutdown");
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "listener closed after shutdown"
+    );
 }

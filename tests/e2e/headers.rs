@@ -31,11 +31,17 @@ fn with_forged(mut rb: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
 fn assert_no_forgery(echo: &serde_json::Value) {
     let text = echo["headers"].to_string();
     for bad in ["admin", "usr_admin", "forged.jwt.value", "stolen", "admins"] {
-        assert!(!text.contains(bad), "forged value {bad} reached the upstream: {text}");
+        assert!(
+            !text.contains(bad),
+            "forged value {bad} reached the upstream: {text}"
+        );
     }
     let names = header_names(echo);
     for n in &names {
-        assert!(!n.contains('_'), "underscore variant {n} reached the upstream");
+        assert!(
+            !n.contains('_'),
+            "underscore variant {n} reached the upstream"
+        );
     }
     assert!(!names.iter().any(|n| n == "x-bink-admin"));
 }
@@ -43,7 +49,9 @@ fn assert_no_forgery(echo: &serde_json::Value) {
 #[tokio::test]
 async fn forged_identity_headers_never_reach_the_upstream() {
     let s = Stack::default().await;
-    let (status, echo) = s.upstream_view(with_forged(s.client.get(s.url("/x")).bearer_auth(ADA))).await;
+    let (status, echo) = s
+        .upstream_view(with_forged(s.client.get(s.url("/x")).bearer_auth(ADA)))
+        .await;
     assert_eq!(status, 200);
     assert_no_forgery(&echo);
     // Ours are present exactly once.
@@ -60,10 +68,15 @@ async fn forged_headers_are_stripped_on_skip_auth_routes_too() {
         ..Opts::default()
     })
     .await;
-    let (status, echo) = s.upstream_view(with_forged(s.client.get(s.url("/public/page")))).await;
+    let (status, echo) = s
+        .upstream_view(with_forged(s.client.get(s.url("/public/page"))))
+        .await;
     assert_eq!(status, 200);
     assert_no_forgery(&echo);
-    assert!(header_values(&echo, "x-auth-request-user").is_empty(), "skip-auth carries no identity");
+    assert!(
+        header_values(&echo, "x-auth-request-user").is_empty(),
+        "skip-auth carries no identity"
+    );
     assert_eq!(s.bink.calls(), 0);
 }
 
@@ -74,22 +87,39 @@ async fn connection_header_cannot_remove_injected_identity_headers() {
         .client
         .get(s.url("/x"))
         .bearer_auth(ADA)
-        .header("connection", "X-Auth-Request-User, X-Bink-User-Id, x-custom")
+        .header(
+            "connection",
+            "X-Auth-Request-User, X-Bink-User-Id, x-custom",
+        )
         .header("x-custom", "hop");
     let (status, echo) = s.upstream_view(rb).await;
     assert_eq!(status, 200);
     assert_eq!(header_values(&echo, "x-auth-request-user"), ["ada"]);
     assert_eq!(header_values(&echo, "x-bink-user-id"), ["usr_ada"]);
-    assert!(header_values(&echo, "x-custom").is_empty(), "headers named in Connection are hop-by-hop");
+    assert!(
+        header_values(&echo, "x-custom").is_empty(),
+        "headers named in Connection are hop-by-hop"
+    );
 }
 
 #[tokio::test]
 async fn non_ascii_is_percent_encoded_and_null_fields_are_omitted() {
     let s = Stack::default().await;
-    let (_, echo) = s.upstream_view(s.client.get(s.url("/x")).bearer_auth(ZOE)).await;
-    assert_eq!(header_values(&echo, "x-bink-name"), ["Zo%C3%AB %C3%85ngstr%C3%B6m"]);
-    let (_, echo) = s.upstream_view(s.client.get(s.url("/x")).bearer_auth(GHOST)).await;
-    assert_eq!(header_values(&echo, "x-auth-request-user"), ["usr_ghost"], "id when username is null");
+    let (_, echo) = s
+        .upstream_view(s.client.get(s.url("/x")).bearer_auth(ZOE))
+        .await;
+    assert_eq!(
+        header_values(&echo, "x-bink-name"),
+        ["Zo%C3%AB %C3%85ngstr%C3%B6m"]
+    );
+    let (_, echo) = s
+        .upstream_view(s.client.get(s.url("/x")).bearer_auth(GHOST))
+        .await;
+    assert_eq!(
+        header_values(&echo, "x-auth-request-user"),
+        ["usr_ghost"],
+        "id when username is null"
+    );
     assert!(header_values(&echo, "x-auth-request-email").is_empty());
     assert!(header_values(&echo, "x-auth-request-preferred-username").is_empty());
     assert!(header_values(&echo, "x-bink-name").is_empty());
@@ -110,9 +140,14 @@ async fn cr_lf_in_profile_fields_cannot_inject_headers() {
             verification_level: 0,
         },
     );
-    let (status, echo) = s.upstream_view(s.client.get(s.url("/x")).bearer_auth("bink_pat_eve")).await;
+    let (status, echo) = s
+        .upstream_view(s.client.get(s.url("/x")).bearer_auth("bink_pat_eve"))
+        .await;
     assert_eq!(status, 200);
-    assert_eq!(header_values(&echo, "x-bink-name"), ["Eve%0D%0AX-Auth-Request-User: admin%00"]);
+    assert_eq!(
+        header_values(&echo, "x-bink-name"),
+        ["Eve%0D%0AX-Auth-Request-User: admin%00"]
+    );
     assert_eq!(header_values(&echo, "x-auth-request-user"), ["eve%0DX"]);
     let names = header_names(&echo);
     assert!(!names.contains(&"x-bink-admin".to_string()));
@@ -122,7 +157,9 @@ async fn cr_lf_in_profile_fields_cannot_inject_headers() {
 #[tokio::test]
 async fn authorization_is_removed_unless_pass_authorization() {
     let s = Stack::default().await;
-    let (_, echo) = s.upstream_view(s.client.get(s.url("/x")).bearer_auth(ADA)).await;
+    let (_, echo) = s
+        .upstream_view(s.client.get(s.url("/x")).bearer_auth(ADA))
+        .await;
     assert!(header_values(&echo, "authorization").is_empty());
     assert!(header_values(&echo, "x-forwarded-access-token").is_empty());
 
@@ -131,8 +168,13 @@ async fn authorization_is_removed_unless_pass_authorization() {
         ..Opts::default()
     })
     .await;
-    let (_, echo) = s.upstream_view(s.client.get(s.url("/x")).bearer_auth(ADA)).await;
-    assert_eq!(header_values(&echo, "authorization"), [format!("Bearer {ADA}")]);
+    let (_, echo) = s
+        .upstream_view(s.client.get(s.url("/x")).bearer_auth(ADA))
+        .await;
+    assert_eq!(
+        header_values(&echo, "authorization"),
+        [format!("Bearer {ADA}")]
+    );
     assert_eq!(header_values(&echo, "x-forwarded-access-token"), [ADA]);
 }
 
@@ -149,7 +191,10 @@ async fn x_forwarded_headers_come_from_the_connection_not_the_client() {
     let (_, echo) = s.upstream_view(rb).await;
     assert_eq!(header_values(&echo, "x-forwarded-for"), ["127.0.0.1"]);
     assert_eq!(header_values(&echo, "x-forwarded-proto"), ["http"]);
-    assert_eq!(header_values(&echo, "x-forwarded-host"), [s.proxy.addr.to_string()]);
+    assert_eq!(
+        header_values(&echo, "x-forwarded-host"),
+        [s.proxy.addr.to_string()]
+    );
 
     let s = Stack::start(Opts {
         server: "trusted_proxy_hops = 1".into(),
@@ -162,7 +207,10 @@ async fn x_forwarded_headers_come_from_the_connection_not_the_client() {
         .bearer_auth(ADA)
         .header("x-forwarded-for", "6.6.6.6, 10.0.0.7");
     let (_, echo) = s.upstream_view(rb).await;
-    assert_eq!(header_values(&echo, "x-forwarded-for"), ["10.0.0.7, 127.0.0.1"]);
+    assert_eq!(
+        header_values(&echo, "x-forwarded-for"),
+        ["10.0.0.7, 127.0.0.1"]
+    );
 }
 
 #[tokio::test]
@@ -173,8 +221,12 @@ async fn identity_assertion_verifies_against_the_published_jwks() {
         ..Opts::default()
     })
     .await;
-    let (_, echo) = s.upstream_view(s.client.get(s.url("/x")).bearer_auth(CLEO)).await;
-    let jwt = header_values(&echo, "x-bink-assertion").pop().expect("assertion header");
+    let (_, echo) = s
+        .upstream_view(s.client.get(s.url("/x")).bearer_auth(CLEO))
+        .await;
+    let jwt = header_values(&echo, "x-bink-assertion")
+        .pop()
+        .expect("assertion header");
     let jwks: serde_json::Value = s
         .client
         .get(s.url("/.well-known/jwks.json"))
@@ -185,11 +237,15 @@ async fn identity_assertion_verifies_against_the_published_jwks() {
         .await
         .unwrap();
     let jwk = &jwks["keys"][0];
-    let key = DecodingKey::from_ec_components(jwk["x"].as_str().unwrap(), jwk["y"].as_str().unwrap()).unwrap();
+    let key =
+        DecodingKey::from_ec_components(jwk["x"].as_str().unwrap(), jwk["y"].as_str().unwrap())
+            .unwrap();
     let mut v = Validation::new(Algorithm::ES256);
     v.set_audience(&[format!("http://{}", s.upstream_addr)]);
     v.set_issuer(&["http://localhost:4180"]);
-    let claims = jsonwebtoken::decode::<serde_json::Value>(&jwt, &key, &v).unwrap().claims;
+    let claims = jsonwebtoken::decode::<serde_json::Value>(&jwt, &key, &v)
+        .unwrap()
+        .claims;
     assert_eq!(claims["sub"], "usr_cleo");
     assert_eq!(claims["plan"], "BUSINESS");
     assert_eq!(claims["verification_level"], 2);
@@ -210,6 +266,11 @@ async fn identity_assertion_verifies_against_the_published_jwks() {
 #[tokio::test]
 async fn jwks_is_404_when_identity_jwt_is_off() {
     let s = Stack::default().await;
-    let r = s.client.get(s.url("/.well-known/jwks.json")).send().await.unwrap();
+    let r = s
+        .client
+        .get(s.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 404);
 }

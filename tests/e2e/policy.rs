@@ -34,7 +34,8 @@ async fn email_domain_allow_list_is_exact_and_case_insensitive() {
     ];
     for (i, (email, want)) in cases.into_iter().enumerate() {
         let token = format!("bink_pat_policy_{i}");
-        s.bink.add_token(&token, user(&format!("u{i}"), Some(email)));
+        s.bink
+            .add_token(&token, user(&format!("u{i}"), Some(email)));
         let r = s.get("/x", &token).await;
         assert_eq!(r.status(), want, "{email}");
         if want == 403 {
@@ -42,7 +43,11 @@ async fn email_domain_allow_list_is_exact_and_case_insensitive() {
             assert_eq!(body["error"], "forbidden");
         }
     }
-    assert_eq!(s.get("/x", GHOST).await.status(), 403, "null email is never in a domain");
+    assert_eq!(
+        s.get("/x", GHOST).await.status(),
+        403,
+        "null email is never in a domain"
+    );
     assert_eq!(s.get("/x", BEN).await.status(), 200);
 }
 
@@ -89,7 +94,10 @@ async fn browser_navigation_gets_an_html_403_page() {
         .await
         .unwrap();
     assert_eq!(r.status(), 403);
-    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
     assert_eq!(r.headers()["cache-control"], "no-store");
 }
 
@@ -104,11 +112,33 @@ async fn skip_auth_cannot_be_stretched_by_traversal_or_encoding() {
     let (status, echo) = s.upstream_view(s.client.get(s.url("/public/a"))).await;
     assert_eq!(status, 200);
     assert_eq!(echo["uri"], "/public/a");
-    assert_eq!(s.client.get(s.url("/healthz")).send().await.unwrap().status(), 200);
-    assert_eq!(s.client.post(s.url("/healthz")).send().await.unwrap().status(), 401, "method prefix");
+    assert_eq!(
+        s.client
+            .get(s.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        s.client
+            .post(s.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401,
+        "method prefix"
+    );
 
     // Traversal resolves to /admin, which needs auth: 401, never forwarded.
-    for path in ["/public/../admin", "/public/%2e%2e/admin", "/public/%2E%2E/admin", "/public/./../admin"] {
+    for path in [
+        "/public/../admin",
+        "/public/%2e%2e/admin",
+        "/public/%2E%2E/admin",
+        "/public/./../admin",
+    ] {
         let raw = raw_get(&s, path).await;
         assert!(raw.starts_with("HTTP/1.1 401"), "{path}: {raw}");
     }
@@ -130,7 +160,13 @@ async fn skip_auth_cannot_be_stretched_by_traversal_or_encoding() {
     assert_eq!(status, 200);
     assert_eq!(echo["uri"], "/public/x/y");
     // With a token the traversal lands on /admin, and that is what is forwarded.
-    let (status, echo) = s.upstream_view(s.client.get(s.url("/public/%2e%2e/admin?q=1")).bearer_auth(ADA)).await;
+    let (status, echo) = s
+        .upstream_view(
+            s.client
+                .get(s.url("/public/%2e%2e/admin?q=1"))
+                .bearer_auth(ADA),
+        )
+        .await;
     assert_eq!(status, 200);
     assert_eq!(echo["uri"], "/admin?q=1");
 }
@@ -138,5 +174,10 @@ async fn skip_auth_cannot_be_stretched_by_traversal_or_encoding() {
 /// reqwest would normalise some of these paths itself; send them verbatim.
 async fn raw_get(s: &Stack, path: &str) -> String {
     let req = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
-    raw_exchange(s.proxy.addr, req.as_bytes(), std::time::Duration::from_secs(5)).await
+    raw_exchange(
+        s.proxy.addr,
+        req.as_bytes(),
+        std::time::Duration::from_secs(5),
+    )
+    .await
 }

@@ -27,7 +27,11 @@ fn run(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
 }
 
 fn temp_file(name: &str, contents: &str) -> std::path::PathBuf {
-    let path = std::env::temp_dir().join(format!("bink-{}-{}-{name}", std::process::id(), rand::random::<u32>()));
+    let path = std::env::temp_dir().join(format!(
+        "bink-{}-{}-{name}",
+        std::process::id(),
+        rand::random::<u32>()
+    ));
     std::fs::write(&path, contents).unwrap();
     path
 }
@@ -41,13 +45,24 @@ fn config_errors_exit_2_and_name_every_key() {
     );
     let (code, _, err) = run(&["check-config", "--config", path.to_str().unwrap()], &[]);
     assert_eq!(code, 2, "{err}");
-    for key in ["server.listen", "server.upstream_timeout", "access.allowed_plans", "access.skip_auth[0]"] {
+    for key in [
+        "server.listen",
+        "server.upstream_timeout",
+        "access.allowed_plans",
+        "access.skip_auth[0]",
+    ] {
         assert!(err.contains(key), "{key} missing from: {err}");
     }
-    let path = temp_file("typo.toml", "[server]\nupstream = \"http://127.0.0.1:1\"\nlisen = \"x\"\n");
+    let path = temp_file(
+        "typo.toml",
+        "[server]\nupstream = \"http://127.0.0.1:1\"\nlisen = \"x\"\n",
+    );
     let (code, _, err) = run(&["serve", "--config", path.to_str().unwrap()], &[]);
     assert_eq!(code, 2);
-    assert!(err.contains("server.lisen") && err.contains("unknown field"), "{err}");
+    assert!(
+        err.contains("server.lisen") && err.contains("unknown field"),
+        "{err}"
+    );
     let (code, _, err) = run(
         &["check-config"],
         &[
@@ -77,11 +92,17 @@ fn check_config_prints_the_effective_config_with_secrets_redacted() {
         &[
             ("BINK_PROXY_SERVER__UPSTREAM", "http://127.0.0.1:9000"),
             ("BINK_PROXY_BINK__CLIENT_ID", "client-123"),
-            ("BINK_PROXY_BINK__CLIENT_SECRET_FILE", secret_file.to_str().unwrap()),
+            (
+                "BINK_PROXY_BINK__CLIENT_SECRET_FILE",
+                secret_file.to_str().unwrap(),
+            ),
         ],
     );
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("upstream = \"http://127.0.0.1:9000/\""), "{out}");
+    assert!(
+        out.contains("upstream = \"http://127.0.0.1:9000/\""),
+        "{out}"
+    );
     assert!(out.contains("client_id = \"client-123\""));
     assert!(out.contains("[redacted]"));
     assert!(!out.contains("file-secret-value") && !err.contains("file-secret-value"));
@@ -93,7 +114,9 @@ fn gen_secret_prints_32_random_bytes_in_base64() {
     let (code, a, _) = run(&["gen-secret"], &[]);
     let (_, b, _) = run(&["gen-secret"], &[]);
     assert_eq!(code, 0);
-    let bytes = base64::engine::general_purpose::STANDARD.decode(a.trim()).unwrap();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(a.trim())
+        .unwrap();
     assert_eq!(bytes.len(), 32);
     assert_ne!(a, b);
 }
@@ -132,7 +155,9 @@ impl Served {
                 sink.lock().unwrap().push('\n');
             }
         });
-        let addr = rx.recv_timeout(Duration::from_secs(20)).expect("proxy did not start");
+        let addr = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("proxy did not start");
         Served { child, addr, log }
     }
 
@@ -143,7 +168,10 @@ impl Served {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return status.code().unwrap_or(-1);
             }
-            assert!(Instant::now() < deadline, "proxy did not exit after SIGTERM");
+            assert!(
+                Instant::now() < deadline,
+                "proxy did not exit after SIGTERM"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -165,7 +193,9 @@ impl Drop for Served {
 }
 
 fn unsafe_kill(pid: u32) {
-    let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+    let _ = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -183,23 +213,67 @@ async fn serve_runs_from_the_environment_alone_and_never_logs_a_token() {
     let base = format!("http://{}", served.addr);
     let invalid = "bink_pat_this_one_is_invalid_0123456789";
     let malformed = "Bearer bad token with spaces";
-    assert_eq!(c.get(format!("{base}/a?token={ADA}")).bearer_auth(ADA).send().await.unwrap().status(), 200);
-    assert_eq!(c.get(format!("{base}/b")).bearer_auth(invalid).send().await.unwrap().status(), 401);
     assert_eq!(
-        c.get(format!("{base}/c")).header("authorization", malformed).send().await.unwrap().status(),
+        c.get(format!("{base}/a?token={ADA}"))
+            .bearer_auth(ADA)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        c.get(format!("{base}/b"))
+            .bearer_auth(invalid)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    assert_eq!(
+        c.get(format!("{base}/c"))
+            .header("authorization", malformed)
+            .send()
+            .await
+            .unwrap()
+            .status(),
         401
     );
     bink.set_fault(bink_proxy::sandbox::bink::Fault::Status(500));
-    assert_eq!(c.get(format!("{base}/d")).bearer_auth(BEN).send().await.unwrap().status(), 503);
+    assert_eq!(
+        c.get(format!("{base}/d"))
+            .bearer_auth(BEN)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        503
+    );
     assert_eq!(served.terminate(), 0, "SIGTERM is a clean exit");
 
     let log = served.log.lock().unwrap().clone();
-    assert!(log.contains("\"path\":\"/a\""), "one line per request, path without query: {log}");
+    assert!(
+        log.contains("\"path\":\"/a\""),
+        "one line per request, path without query: {log}"
+    );
     assert!(log.contains("\"user\":\"usr_ada\""));
-    for secret in [ADA, invalid, "bad token with spaces", BEN, "this_one_is_invalid"] {
-        assert!(!log.contains(secret), "token {secret} leaked into the log:\n{log}");
+    for secret in [
+        ADA,
+        invalid,
+        "bad token with spaces",
+        BEN,
+        "this_one_is_invalid",
+    ] {
+        assert!(
+            !log.contains(secret),
+            "token {secret} leaked into the log:\n{log}"
+        );
     }
-    assert!(log.contains("bink…("), "tokens are identified by fingerprint only: {log}");
+    assert!(
+        log.contains("bink…("),
+        "tokens are identified by fingerprint only: {log}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -216,7 +290,9 @@ async fn a_256_mib_upload_streams_with_peak_rss_under_64_mib() {
     const CHUNK: usize = 256 * 1024;
     const TOTAL: usize = 256 * 1024 * 1024;
     let chunk = bytes::Bytes::from(vec![0x5au8; CHUNK]);
-    let body = futures_util::stream::iter((0..TOTAL / CHUNK).map(move |_| Ok::<_, std::io::Error>(chunk.clone())));
+    let body = futures_util::stream::iter(
+        (0..TOTAL / CHUNK).map(move |_| Ok::<_, std::io::Error>(chunk.clone())),
+    );
     let r = client()
         .post(format!("http://{}/__demo/upload", served.addr))
         .bearer_auth(ADA)
@@ -236,7 +312,11 @@ async fn a_256_mib_upload_streams_with_peak_rss_under_64_mib() {
 
 #[test]
 fn dev_prints_a_url_and_a_pat_that_work_with_curl_like_clients() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut child = Command::new(BIN)
         .args(["dev", "--port", &port.to_string()])
         .stdout(Stdio::piped())
@@ -245,11 +325,26 @@ fn dev_prints_a_url_and_a_pat_that_work_with_curl_like_clients() {
         .unwrap();
     let stdout = child.stdout.take().unwrap();
     let mut lines = BufReader::new(stdout).lines().map_while(Result::ok);
-    let curl = lines.find(|l| l.trim_start().starts_with("curl ")).expect("a curl line");
-    let _ = Command::new("kill").arg("-0").arg(child.id().to_string()).status();
-    let pat = curl.split("Bearer ").nth(1).unwrap().split('\'').next().unwrap().to_string();
+    let curl = lines
+        .find(|l| l.trim_start().starts_with("curl "))
+        .expect("a curl line");
+    let _ = Command::new("kill")
+        .arg("-0")
+        .arg(child.id().to_string())
+        .status();
+    let pat = curl
+        .split("Bearer ")
+        .nth(1)
+        .unwrap()
+        .split('\'')
+        .next()
+        .unwrap()
+        .to_string();
     let url = curl.split_whitespace().last().unwrap().to_string();
-    assert!(url.starts_with(&format!("http://127.0.0.1:{port}/")), "{curl}");
+    assert!(
+        url.starts_with(&format!("http://127.0.0.1:{port}/")),
+        "{curl}"
+    );
     let out = Command::new("curl")
         .args(["-s", "-H", &format!("Authorization: Bearer {pat}"), &url])
         .output();

@@ -20,21 +20,62 @@ async fn forward_auth_answers_202_with_identity_headers_401_and_403() {
         }
         rb.send()
     };
-    let r = auth(Some(ADA), Some(("x-forwarded-uri", "/app/page?x=1"))).await.unwrap();
+    let r = auth(Some(ADA), Some(("x-forwarded-uri", "/app/page?x=1")))
+        .await
+        .unwrap();
     assert_eq!(r.status(), 202);
     assert_eq!(r.headers()["x-auth-request-user"], "ada");
     assert_eq!(r.headers()["x-auth-request-email"], "ada@example.com");
     assert_eq!(r.headers()["x-bink-auth-method"], "bearer");
     assert_eq!(r.headers()["cache-control"], "no-store");
 
-    assert_eq!(auth(Some(ADA), Some(("x-forwarded-uri", "/admin/x"))).await.unwrap().status(), 403);
-    assert_eq!(auth(Some(ADA), Some(("x-original-uri", "/admin/x"))).await.unwrap().status(), 403);
-    assert_eq!(auth(Some(CLEO), Some(("x-forwarded-uri", "/admin/x"))).await.unwrap().status(), 202);
+    assert_eq!(
+        auth(Some(ADA), Some(("x-forwarded-uri", "/admin/x")))
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    assert_eq!(
+        auth(Some(ADA), Some(("x-original-uri", "/admin/x")))
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    assert_eq!(
+        auth(Some(CLEO), Some(("x-forwarded-uri", "/admin/x")))
+            .await
+            .unwrap()
+            .status(),
+        202
+    );
     // Traversal in the original URI is resolved before the rule is matched.
-    assert_eq!(auth(Some(ADA), Some(("x-forwarded-uri", "/app/../admin/x"))).await.unwrap().status(), 403);
-    assert_eq!(auth(Some(ADA), Some(("x-forwarded-uri", "/app/..%2fadmin/x"))).await.unwrap().status(), 403);
-    assert_eq!(auth(None, Some(("x-forwarded-uri", "/app"))).await.unwrap().status(), 401);
-    assert_eq!(auth(Some("bink_pat_nope"), None).await.unwrap().status(), 401);
+    assert_eq!(
+        auth(Some(ADA), Some(("x-forwarded-uri", "/app/../admin/x")))
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    assert_eq!(
+        auth(Some(ADA), Some(("x-forwarded-uri", "/app/..%2fadmin/x")))
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    assert_eq!(
+        auth(None, Some(("x-forwarded-uri", "/app")))
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    assert_eq!(
+        auth(Some("bink_pat_nope"), None).await.unwrap().status(),
+        401
+    );
 }
 
 #[tokio::test]
@@ -54,10 +95,17 @@ async fn forward_auth_never_turns_into_2xx_without_authentication() {
         ("x-forwarded-for", "127.0.0.1"),
     ];
     for (h, v) in tricks {
-        let r = s.client.get(s.url("/oauth2/auth")).header(*h, *v).send().await.unwrap();
+        let r = s
+            .client
+            .get(s.url("/oauth2/auth"))
+            .header(*h, *v)
+            .send()
+            .await
+            .unwrap();
         assert!(!r.status().is_success(), "{h}: {v} gave {}", r.status());
     }
-    s.bink.set_fault(bink_proxy::sandbox::bink::Fault::Status(500));
+    s.bink
+        .set_fault(bink_proxy::sandbox::bink::Fault::Status(500));
     let r = s.get("/oauth2/auth", ADA).await;
     assert_eq!(r.status(), 503, "an outage is never a 2xx");
 }
@@ -74,7 +122,12 @@ async fn userinfo_returns_the_profile_or_401() {
     assert_eq!(body["plan"], "BUSINESS");
     assert_eq!(body["verificationLevel"], 1);
     assert_eq!(body["auth"], "bearer");
-    let r = s.client.get(s.url("/oauth2/userinfo")).send().await.unwrap();
+    let r = s
+        .client
+        .get(s.url("/oauth2/userinfo"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
 }
 
@@ -110,13 +163,34 @@ async fn metrics_count_requests_cache_and_bink_calls() {
         .text()
         .await
         .unwrap();
-    assert!(text.contains("bink_proxy_http_requests_total{status_class=\"2xx\"} 3"), "{text}");
-    assert!(text.contains("bink_proxy_http_requests_total{status_class=\"4xx\"} 1"), "{text}");
-    assert!(text.contains("bink_proxy_identity_cache_hits_total 2"), "{text}");
-    assert!(text.contains("bink_proxy_identity_cache_misses_total 2"), "{text}");
-    assert!(text.contains("bink_proxy_bink_calls_total{outcome=\"valid\"} 1"), "{text}");
-    assert!(text.contains("bink_proxy_bink_calls_total{outcome=\"rejected\"} 1"), "{text}");
-    assert!(text.contains("bink_proxy_bink_call_duration_seconds_count 2"), "{text}");
+    assert!(
+        text.contains("bink_proxy_http_requests_total{status_class=\"2xx\"} 3"),
+        "{text}"
+    );
+    assert!(
+        text.contains("bink_proxy_http_requests_total{status_class=\"4xx\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("bink_proxy_identity_cache_hits_total 2"),
+        "{text}"
+    );
+    assert!(
+        text.contains("bink_proxy_identity_cache_misses_total 2"),
+        "{text}"
+    );
+    assert!(
+        text.contains("bink_proxy_bink_calls_total{outcome=\"valid\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("bink_proxy_bink_calls_total{outcome=\"rejected\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("bink_proxy_bink_call_duration_seconds_count 2"),
+        "{text}"
+    );
     // The proxy's own listener does not serve /metrics to the world.
     let r = s.client.get(s.url("/metrics")).send().await.unwrap();
     assert_eq!(r.status(), 401);
