@@ -23,6 +23,12 @@ pub enum ProxyError {
     Forbidden,
     #[error("the identity provider is unavailable; try again shortly")]
     IdentityProviderUnavailable,
+    #[error("the session store is unavailable; try again shortly")]
+    SessionStoreUnavailable,
+    #[error("sign-in was cancelled or refused at Bink")]
+    SignInDenied,
+    #[error("sign-in failed: Bink did not complete the login; try again")]
+    SignInFailed,
     #[error("the upstream could not be reached")]
     UpstreamUnavailable,
     #[error("the upstream did not answer in time")]
@@ -43,7 +49,9 @@ impl ProxyError {
             ProxyError::MalformedAuthorization
             | ProxyError::InvalidToken
             | ProxyError::Unauthenticated => StatusCode::UNAUTHORIZED,
-            ProxyError::Forbidden => StatusCode::FORBIDDEN,
+            ProxyError::Forbidden | ProxyError::SignInDenied => StatusCode::FORBIDDEN,
+            ProxyError::SignInFailed => StatusCode::BAD_GATEWAY,
+            ProxyError::SessionStoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ProxyError::NotFound => StatusCode::NOT_FOUND,
             ProxyError::IdentityProviderUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ProxyError::UpstreamUnavailable => StatusCode::BAD_GATEWAY,
@@ -60,6 +68,9 @@ impl ProxyError {
             ProxyError::InvalidToken => "invalid_token",
             ProxyError::Unauthenticated => "unauthenticated",
             ProxyError::Forbidden => "forbidden",
+            ProxyError::SignInDenied => "access_denied",
+            ProxyError::SignInFailed => "sign_in_failed",
+            ProxyError::SessionStoreUnavailable => "session_store_unavailable",
             ProxyError::NotFound => "not_found",
             ProxyError::IdentityProviderUnavailable => "identity_provider_unavailable",
             ProxyError::UpstreamUnavailable => "bad_gateway",
@@ -106,7 +117,10 @@ impl ProxyError {
         if let Some(v) = self.www_authenticate() {
             headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static(v));
         }
-        if *self == ProxyError::IdentityProviderUnavailable {
+        if matches!(
+            self,
+            ProxyError::IdentityProviderUnavailable | ProxyError::SessionStoreUnavailable
+        ) {
             headers.insert(RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
         }
         response
@@ -149,6 +163,13 @@ mod tests {
             (ProxyError::UpstreamUnavailable, 502, "bad_gateway"),
             (ProxyError::UpstreamTimeout, 504, "gateway_timeout"),
             (ProxyError::Internal, 500, "internal_error"),
+            (
+                ProxyError::SessionStoreUnavailable,
+                503,
+                "session_store_unavailable",
+            ),
+            (ProxyError::SignInDenied, 403, "access_denied"),
+            (ProxyError::SignInFailed, 502, "sign_in_failed"),
         ];
         for (err, status, code) in cases {
             let r = err.clone().into_response();

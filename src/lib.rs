@@ -29,6 +29,9 @@ use tower::ServiceBuilder;
 
 use auth::assertion::AssertionSigner;
 use auth::cache::IdentityCache;
+use auth::session::store::RedisStore;
+use auth::session::Sessions;
+use auth::signin::SignIn;
 use config::Config;
 use telemetry::Metrics;
 
@@ -38,6 +41,8 @@ pub struct Proxy {
     pub identities: IdentityCache,
     pub upstream: proxy::Upstream,
     pub signer: Option<AssertionSigner>,
+    /// Browser sign-in; `None` when `bink.client_id` is unset (bearer tokens only).
+    pub sign_in: Option<SignIn>,
     pub metrics: Arc<Metrics>,
 }
 
@@ -81,11 +86,25 @@ impl Proxy {
         } else {
             None
         };
+        let sign_in = match &config.session.cookie_secret {
+            Some(secret) if config.bink.client_id.is_some() => {
+                let redis = match &config.session.store {
+                    config::SessionStore::Cookie => None,
+                    config::SessionStore::Redis { url } => {
+                        Some(RedisStore::new(url.expose()).map_err(StartError::Setup)?)
+                    }
+                };
+                let sessions = Sessions::new(&config.session, &secret.0, redis);
+                SignIn::new(&config, sessions).map_err(StartError::Setup)?
+            }
+            _ => None,
+        };
         Ok(Arc::new(Proxy {
             config,
             identities,
             upstream,
             signer,
+            sign_in,
             metrics,
         }))
     }
@@ -106,6 +125,12 @@ pub fn app(state: AppState) -> Router {
         .route("/ready", get(routes::ready))
         .route("/oauth2/auth", get(routes::forward_auth))
         .route("/oauth2/userinfo", get(routes::userinfo))
+        .route("/oauth2/start", get(auth::signin::start))
+        .route("/oauth2/callback", get(auth::signin::callback))
+        .route(
+            "/oauth2/sign_out",
+            get(auth::signin::sign_out).post(auth::signin::sign_out),
+        )
         .route("/.well-known/jwks.json", get(routes::jwks))
         .fallback_service(proxied)
         .with_state(state.clone());

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use base64::Engine;
 use bink_proxy::config::{Config, NoEnv, ProcessEnv, Source};
+use bink_proxy::sandbox::bink::{SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET};
 use bink_proxy::sandbox::{self, SandboxBink, SAMPLE_USERS};
 use bink_proxy::telemetry::{self, LogFormat};
 use bink_proxy::StartError;
@@ -125,9 +126,6 @@ fn run_async(fut: impl std::future::Future<Output = anyhow::Result<()>>) -> Exit
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
-    if config.bink.client_id.is_some() {
-        tracing::warn!("bink.client_id is set, but browser sign-in is not part of this build yet: only bearer tokens are accepted");
-    }
     let running = bink_proxy::start(config, true)
         .await
         .map_err(|StartError::Setup(e)| anyhow::anyhow!(e))?;
@@ -137,9 +135,14 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 
 async fn dev(port: u16) -> anyhow::Result<()> {
     let (bink_url, upstream_url) = start_sandbox(0).await?;
+    // A fresh cookie secret per run: dev sessions do not survive a restart, by design.
+    let cookie_secret =
+        base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>());
     let toml = format!(
         "[server]\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\"\nupstream = \"{upstream_url}\"\n\n\
-         [bink]\nbase_url = \"{bink_url}\"\n\n[access]\nskip_auth = [\"GET ^/public/\"]\n\n[headers]\nidentity_jwt = true\n"
+         [bink]\nbase_url = \"{bink_url}\"\nclient_id = \"{SANDBOX_CLIENT_ID}\"\nclient_secret = \"{SANDBOX_CLIENT_SECRET}\"\n\n\
+         [session]\ncookie_secret = \"{cookie_secret}\"\ncookie_secure = false\n\n\
+         [access]\nskip_auth = [\"GET ^/public/\"]\n\n[headers]\nidentity_jwt = true\n"
     );
     let config = Config::from_toml(&toml, &NoEnv).map_err(|e| anyhow::anyhow!("{e}"))?;
     let running = bink_proxy::start(config, true)
@@ -148,6 +151,7 @@ async fn dev(port: u16) -> anyhow::Result<()> {
     let url = format!("http://{}", running.addr);
     let ada = &SAMPLE_USERS[0];
     println!("bink-proxy dev is running (Ctrl-C to stop)\n");
+    println!("Open {url}/ in a browser to sign in with the sandbox Bink.\n");
     println!("  proxy:            {url}/");
     println!("  sandbox Bink:     {bink_url}");
     println!("  demo upstream:    {upstream_url}  (what the app behind the proxy sees)\n");
@@ -167,7 +171,8 @@ async fn dev(port: u16) -> anyhow::Result<()> {
             user.verification_level
         );
     }
-    println!("\nUnauthenticated requests get 401; /public/ is a skip_auth route; forward-auth is at {url}/oauth2/auth.");
+    println!("\nBrowsers without a session are sent to sign in; scripts without a token get 401.");
+    println!("/public/ is a skip_auth route; sign out at {url}/oauth2/sign_out; forward-auth is at {url}/oauth2/auth.");
     running.wait().await;
     Ok(())
 }
@@ -175,6 +180,7 @@ async fn dev(port: u16) -> anyhow::Result<()> {
 async fn sandbox_only(port: u16) -> anyhow::Result<()> {
     let (bink_url, upstream_url) = start_sandbox(port).await?;
     println!("sandbox Bink:   {bink_url}  (set bink.base_url to this)");
+    println!("OAuth client:   client_id = {SANDBOX_CLIENT_ID}, client_secret = {SANDBOX_CLIENT_SECRET} (any loopback redirect URI)");
     println!("demo upstream:  {upstream_url}");
     println!("sample tokens:");
     for user in SAMPLE_USERS {

@@ -19,11 +19,34 @@ pub async fn ping() -> &'static str {
     "OK"
 }
 
-/// `GET /ready`: 200 when every configured dependency answers, else 503 naming it. This
-/// issue's proxy has no stateful dependency yet, so it is ready once it serves.
-pub async fn ready() -> Response {
-    let body = serde_json::json!({ "status": "ready", "checks": {} });
-    ([(CACHE_CONTROL, NO_STORE)], Json(body)).into_response()
+/// `GET /ready`: 200 when every configured dependency answers, else 503 naming it.
+pub async fn ready(State(state): State<AppState>) -> Response {
+    let mut checks = serde_json::Map::new();
+    let mut down = Vec::new();
+    if let Some(redis) = state.sign_in.as_ref().and_then(|s| s.sessions.redis()) {
+        let up = redis.ping().await;
+        checks.insert("redis".into(), if up { "up" } else { "down" }.into());
+        if !up {
+            down.push("redis");
+        }
+    }
+    let (status, body) = if down.is_empty() {
+        (
+            StatusCode::OK,
+            serde_json::json!({ "status": "ready", "checks": checks }),
+        )
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            serde_json::json!({
+                "status": "unavailable",
+                "checks": checks,
+                "error": "dependency_unavailable",
+                "message": format!("not ready: {} unreachable", down.join(", ")),
+            }),
+        )
+    };
+    (status, [(CACHE_CONTROL, NO_STORE)], Json(body)).into_response()
 }
 
 /// `GET /.well-known/jwks.json`: the identity-JWT public key, when `identity_jwt` is on.
@@ -40,10 +63,14 @@ pub async fn jwks(State(state): State<AppState>) -> Response {
 
 /// `GET /oauth2/userinfo`: who the caller is, or 401.
 pub async fn userinfo(State(state): State<AppState>, request: Request) -> Response {
-    let caller = match auth::identify(&state, request.headers()).await {
-        Ok(Some(caller)) => caller,
-        Ok(None) => return ProxyError::Unauthenticated.into_response(),
+    let identification = match auth::identify(&state, request.headers()).await {
+        Ok(identification) => identification,
         Err(e) => return e.into_response(),
+    };
+    let Some(caller) = identification.caller.clone() else {
+        let mut response = ProxyError::Unauthenticated.into_response();
+        identification.finish(&state, &mut response);
+        return response;
     };
     let mut response = if state
         .config
@@ -79,10 +106,14 @@ pub async fn forward_auth(State(state): State<AppState>, request: Request) -> Re
         // An original URI we cannot read unambiguously is never allowed.
         return ProxyError::Forbidden.into_response();
     };
-    let caller = match auth::identify(&state, headers).await {
-        Ok(Some(caller)) => caller,
-        Ok(None) => return ProxyError::Unauthenticated.into_response(),
+    let identification = match auth::identify(&state, headers).await {
+        Ok(identification) => identification,
         Err(e) => return e.into_response(),
+    };
+    let Some(caller) = identification.caller.clone() else {
+        let mut response = ProxyError::Unauthenticated.into_response();
+        identification.finish(&state, &mut response);
+        return response;
     };
     let mut response = if state.config.access.allows(&caller.identity, &checked_path) {
         allowed_response(&state, &caller)

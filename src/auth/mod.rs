@@ -1,8 +1,11 @@
-//! Authentication: who the caller is (bearer token now, session cookie later), and the
-//! tower layer that lets a request reach the upstream only with an authorised identity.
+//! Authentication: who the caller is (bearer token, else session cookie), and the tower
+//! layer that lets a request reach the upstream only with an authorised identity.
 
 pub mod assertion;
 pub mod cache;
+pub mod redirect;
+pub mod session;
+pub mod signin;
 pub mod token;
 
 use std::sync::Arc;
@@ -10,8 +13,8 @@ use std::sync::Arc;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use http::header::{HeaderMap, ACCEPT};
-use http::Method;
+use http::header::{ACCEPT, SET_COOKIE};
+use http::{HeaderMap, Method};
 
 use crate::error::ProxyError;
 use crate::identity::{AuthMethod, Identity};
@@ -19,6 +22,8 @@ use crate::proxy::path::NormalizedPath;
 use crate::AppState;
 
 use cache::LookupError;
+use session::store::StoreError;
+use session::{now_secs, Loaded};
 use token::Credentials;
 
 /// An identity the proxy has verified, placed in request extensions by the auth layer.
@@ -26,33 +31,66 @@ use token::Credentials;
 pub struct Authenticated {
     pub identity: Arc<Identity>,
     pub method: AuthMethod,
+    /// The session's Bink token, for `pass_access_token` (bearer requests carry their own).
+    pub session_token: Option<Arc<str>>,
 }
 
 /// Attached to responses so the access log can name the caller without re-parsing.
 #[derive(Debug, Clone)]
 pub struct CallerForLog(pub Authenticated);
 
-/// Establishes who is calling. `Ok(None)`: no credentials at all.
-pub async fn identify(
-    state: &AppState,
-    headers: &HeaderMap,
-) -> Result<Option<Authenticated>, ProxyError> {
-    if !state.config.tokens.accept_bearer {
-        // The Authorization header then belongs to the application, not to us.
-        return Ok(None);
+/// The outcome of looking at a request's credentials.
+#[derive(Debug, Default)]
+pub struct Identification {
+    pub caller: Option<Authenticated>,
+    /// The request carried a dead session cookie; the response should delete it.
+    pub clear_session: bool,
+}
+
+impl Identification {
+    fn caller(caller: Authenticated) -> Self {
+        Identification {
+            caller: Some(caller),
+            clear_session: false,
+        }
     }
-    let token = match token::credentials(headers) {
-        Credentials::None => return Ok(None),
-        Credentials::Malformed => return Err(ProxyError::MalformedAuthorization),
-        Credentials::Bearer(token) => token,
-    };
+
+    /// Appends the cookie deletion when needed.
+    pub fn finish(&self, state: &AppState, response: &mut Response) {
+        if self.clear_session {
+            if let Some(sign_in) = &state.sign_in {
+                response
+                    .headers_mut()
+                    .append(SET_COOKIE, sign_in.sessions.clear_cookie());
+            }
+        }
+    }
+}
+
+/// Establishes who is calling: a bearer token first, then the session cookie.
+pub async fn identify(state: &AppState, headers: &HeaderMap) -> Result<Identification, ProxyError> {
+    if state.config.tokens.accept_bearer {
+        match token::credentials(headers) {
+            Credentials::None => {}
+            Credentials::Malformed => return Err(ProxyError::MalformedAuthorization),
+            Credentials::Bearer(token) => return identify_bearer(state, token).await,
+        }
+    }
+    match &state.sign_in {
+        Some(sign_in) => identify_session(state, sign_in, headers).await,
+        None => Ok(Identification::default()),
+    }
+}
+
+async fn identify_bearer(state: &AppState, token: &str) -> Result<Identification, ProxyError> {
     if !token::is_well_formed(token) {
         return Err(ProxyError::InvalidToken);
     }
     match state.identities.lookup(token).await {
-        Ok(identity) => Ok(Some(Authenticated {
+        Ok(identity) => Ok(Identification::caller(Authenticated {
             identity,
             method: AuthMethod::Bearer,
+            session_token: None,
         })),
         Err(LookupError::Invalid) => Err(ProxyError::InvalidToken),
         Err(LookupError::Unavailable(why)) => {
@@ -60,6 +98,48 @@ pub async fn identify(
             Err(ProxyError::IdentityProviderUnavailable)
         }
     }
+}
+
+async fn identify_session(
+    state: &AppState,
+    sign_in: &signin::SignIn,
+    headers: &HeaderMap,
+) -> Result<Identification, ProxyError> {
+    let session = match sign_in.sessions.load(headers).await {
+        Ok(Loaded::None) => return Ok(Identification::default()),
+        Ok(Loaded::Stale) => {
+            return Ok(Identification {
+                caller: None,
+                clear_session: true,
+            })
+        }
+        Ok(Loaded::Found(session)) => session,
+        Err(StoreError::Unavailable) | Err(StoreError::Encoding) => {
+            return Err(ProxyError::SessionStoreUnavailable)
+        }
+    };
+    let identity = if session.needs_revalidation(now_secs(), sign_in.sessions.revalidate_after) {
+        // Through the same cache as bearer tokens: one Bink call per token per cache_ttl.
+        match state.identities.lookup(&session.token).await {
+            Ok(fresh) => fresh,
+            // Bink says the token is gone: the session ends, as if it never came.
+            Err(LookupError::Invalid) => {
+                return Ok(Identification {
+                    caller: None,
+                    clear_session: true,
+                })
+            }
+            // Bink is down: an outage never logs anyone out.
+            Err(LookupError::Unavailable(_)) => Arc::new(session.identity),
+        }
+    } else {
+        Arc::new(session.identity)
+    };
+    Ok(Identification::caller(Authenticated {
+        identity,
+        method: AuthMethod::Session,
+        session_token: Some(Arc::from(session.token)),
+    }))
 }
 
 /// A top-level browser navigation gets HTML pages (and, with sign-in, a redirect).
@@ -87,6 +167,31 @@ pub fn error_response(error: ProxyError, method: &Method, headers: &HeaderMap) -
     }
 }
 
+/// Nobody is signed in: browsers go to sign-in (when enabled), everyone else gets 401.
+fn unauthenticated(state: &AppState, request: &Request) -> Response {
+    match &state.sign_in {
+        Some(sign_in) if is_navigation(request.method(), request.headers()) => {
+            let rd = request.uri().path_and_query().map_or("/", |pq| pq.as_str());
+            let mut response = http::StatusCode::FOUND.into_response();
+            if let Ok(location) = http::HeaderValue::from_str(&sign_in.start_url(rd)) {
+                response
+                    .headers_mut()
+                    .insert(http::header::LOCATION, location);
+            }
+            response.headers_mut().insert(
+                http::header::CACHE_CONTROL,
+                http::HeaderValue::from_static("no-store"),
+            );
+            response
+        }
+        _ => error_response(
+            ProxyError::Unauthenticated,
+            request.method(),
+            request.headers(),
+        ),
+    }
+}
+
 /// The auth layer in front of the upstream: skip-auth routes pass with no identity; every
 /// other request needs an identity that `[access]` admits for the normalised path.
 pub async fn require_identity(
@@ -105,23 +210,24 @@ pub async fn require_identity(
     if state.config.access.skips_auth(request.method(), &path) {
         return next.run(request).await;
     }
-    let caller = match identify(&state, request.headers()).await {
-        Ok(Some(caller)) => caller,
-        Ok(None) => {
-            return error_response(
-                ProxyError::Unauthenticated,
-                request.method(),
-                request.headers(),
-            )
-        }
+    let identification = match identify(&state, request.headers()).await {
+        Ok(identification) => identification,
         Err(e) => return error_response(e, request.method(), request.headers()),
     };
-    let mut response = if state.config.access.allows(&caller.identity, &path) {
-        request.extensions_mut().insert(caller.clone());
-        next.run(request).await
-    } else {
-        error_response(ProxyError::Forbidden, request.method(), request.headers())
+    let mut response = match &identification.caller {
+        None => unauthenticated(&state, &request),
+        Some(caller) => {
+            let caller = caller.clone();
+            let mut response = if state.config.access.allows(&caller.identity, &path) {
+                request.extensions_mut().insert(caller.clone());
+                next.run(request).await
+            } else {
+                error_response(ProxyError::Forbidden, request.method(), request.headers())
+            };
+            response.extensions_mut().insert(CallerForLog(caller));
+            response
+        }
     };
-    response.extensions_mut().insert(CallerForLog(caller));
+    identification.finish(&state, &mut response);
     response
 }

@@ -28,6 +28,10 @@ pub mod defaults {
     pub const BINK_BASE_URL: &str = "https://bink.link";
     pub const BINK_TIMEOUT: &str = "5s";
     pub const BINK_MAX_CONCURRENT_CALLS: u64 = 64;
+    pub const COOKIE_NAME: &str = "_bink_session";
+    pub const SESSION_LIFETIME: &str = "12h";
+    pub const REVALIDATE_AFTER: &str = "5m";
+    pub const REDIS_URL: &str = "redis://127.0.0.1:6379";
     pub const CACHE_TTL: &str = "60s";
     pub const NEGATIVE_CACHE_TTL: &str = "5s";
     pub const CACHE_MAX_ENTRIES: u64 = 100_000;
@@ -38,6 +42,7 @@ pub mod defaults {
 pub struct Config {
     pub server: ServerConfig,
     pub bink: BinkConfig,
+    pub session: SessionConfig,
     pub tokens: TokenConfig,
     pub access: AccessPolicy,
     pub headers: HeaderConfig,
@@ -75,6 +80,73 @@ pub struct BinkConfig {
     /// Cap on simultaneous calls to Bink's user endpoint, so a flood of new tokens cannot
     /// turn the proxy into an amplifier against the identity provider.
     pub max_concurrent_calls: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// Base name; `__Host-` is prepended when the cookie is Secure with no Domain.
+    pub cookie_name: String,
+    /// 32 bytes; present whenever sign-in is enabled (validated).
+    pub cookie_secret: Option<SecretKey>,
+    pub cookie_secure: bool,
+    pub cookie_domain: Option<String>,
+    pub lifetime: Duration,
+    pub revalidate_after: Duration,
+    pub store: SessionStore,
+}
+
+/// Where sessions live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionStore {
+    /// The encrypted session is the cookie (stateless).
+    Cookie,
+    /// The cookie holds a random id; the encrypted session lives in Redis.
+    Redis { url: Secret },
+}
+
+/// A 32-byte key whose `Debug` prints `[redacted]`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretKey(pub [u8; 32]);
+
+impl std::fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// Decodes a base64 (standard or URL-safe, padded or not) 32-byte key.
+pub fn parse_key(value: &str) -> Result<SecretKey, String> {
+    use base64::Engine;
+    let v = value.trim();
+    let engines = [
+        base64::engine::general_purpose::STANDARD,
+        base64::engine::general_purpose::URL_SAFE,
+    ];
+    let bytes = engines
+        .iter()
+        .find_map(|e| {
+            e.decode(v)
+                .ok()
+                .or_else(|| e.decode(v.trim_end_matches('=')).ok())
+        })
+        .or_else(|| {
+            base64::engine::general_purpose::STANDARD_NO_PAD
+                .decode(v.trim_end_matches('='))
+                .ok()
+        })
+        .or_else(|| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(v.trim_end_matches('='))
+                .ok()
+        })
+        .ok_or("must be base64 (run `bink-proxy gen-secret`)")?;
+    let key: [u8; 32] = bytes.try_into().map_err(|b: Vec<u8>| {
+        format!(
+            "must decode to 32 bytes, got {} (run `bink-proxy gen-secret`)",
+            b.len()
+        )
+    })?;
+    Ok(SecretKey(key))
 }
 
 #[derive(Debug, Clone)]
@@ -215,6 +287,9 @@ impl Config {
         let mut p = Problems::default();
         let server = validate_server(&raw.server, &mut p);
         let bink = validate_bink(&raw.bink, &mut p);
+        // From the raw key, so a bad `bink.base_url` does not hide a missing cookie secret.
+        let sign_in = non_empty(&raw.bink.client_id).is_some();
+        let session = validate_session(&raw.session, sign_in, &mut p);
         let tokens = validate_tokens(&raw.tokens, &mut p);
         let access = AccessPolicy::from_raw(&raw.access, &mut p);
         let headers = HeaderConfig {
@@ -223,11 +298,14 @@ impl Config {
             identity_jwt: raw.headers.identity_jwt.unwrap_or(false),
             identity_jwt_key_file: non_empty(&raw.headers.identity_jwt_key_file).map(PathBuf::from),
         };
-        match (server, bink, tokens, access) {
-            (Some(server), Some(bink), Some(tokens), Some(access)) if p.0.is_empty() => {
+        match (server, bink, session, tokens, access) {
+            (Some(server), Some(bink), Some(session), Some(tokens), Some(access))
+                if p.0.is_empty() =>
+            {
                 Ok(Config {
                     server,
                     bink,
+                    session,
                     tokens,
                     access,
                     headers,
@@ -275,6 +353,28 @@ impl Config {
         out += &format!("client_secret = {}\n", q(secret));
         out += &format!("timeout = {}\n", dur(b.timeout));
         out += &format!("max_concurrent_calls = {}\n\n", b.max_concurrent_calls);
+        let se = &self.session;
+        out += "[session]\n";
+        out += &format!("cookie_name = {}\n", q(&se.cookie_name));
+        let secret = if se.cookie_secret.is_some() {
+            "[redacted]"
+        } else {
+            ""
+        };
+        out += &format!("cookie_secret = {}\n", q(secret));
+        out += &format!("cookie_secure = {}\n", se.cookie_secure);
+        out += &format!(
+            "cookie_domain = {}\n",
+            q(se.cookie_domain.as_deref().unwrap_or(""))
+        );
+        out += &format!("lifetime = {}\n", dur(se.lifetime));
+        out += &format!("revalidate_after = {}\n", dur(se.revalidate_after));
+        match &se.store {
+            SessionStore::Cookie => out += "store = \"cookie\"\n\n",
+            SessionStore::Redis { .. } => {
+                out += "store = \"redis\"\nredis_url = \"[redacted]\"\n\n"
+            }
+        }
         out += "[tokens]\n";
         out += &format!("accept_bearer = {}\n", t.accept_bearer);
         out += &format!("cache_ttl = {}\n", dur(t.cache_ttl));
@@ -499,6 +599,103 @@ fn validate_bink(r: &raw::RawBink, p: &mut Problems) -> Option<BinkConfig> {
         client_secret,
         timeout: timeout?,
         max_concurrent_calls: max_calls.clamp(1, 10_000) as usize,
+    })
+}
+
+fn validate_session(r: &raw::RawSession, sign_in: bool, p: &mut Problems) -> Option<SessionConfig> {
+    let cookie_name = non_empty(&r.cookie_name)
+        .unwrap_or(defaults::COOKIE_NAME)
+        .to_string();
+    if !cookie_name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+        || cookie_name.starts_with("__")
+    {
+        p.add(
+            "session.cookie_name",
+            "use letters, digits, '_', '-' and '.' only, not starting with \"__\"",
+        );
+    }
+    let cookie_secret = match secret_value(
+        p,
+        "session.cookie_secret",
+        &r.cookie_secret,
+        &r.cookie_secret_file,
+    ) {
+        Some(s) => match parse_key(s.expose()) {
+            Ok(k) => Some(k),
+            Err(e) => {
+                p.add("session.cookie_secret", e);
+                None
+            }
+        },
+        None => {
+            if sign_in {
+                p.add(
+                    "session.cookie_secret",
+                    "required when sign-in is enabled (bink.client_id is set): 32 bytes, base64 (`bink-proxy gen-secret`)",
+                );
+            }
+            None
+        }
+    };
+    let cookie_domain =
+        non_empty(&r.cookie_domain).map(|d| d.trim_start_matches('.').to_ascii_lowercase());
+    if let Some(d) = &cookie_domain {
+        if d.is_empty()
+            || !d
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        {
+            p.add(
+                "session.cookie_domain",
+                format!("{d:?} is not a domain name"),
+            );
+        }
+    }
+    let lifetime = p.parse(
+        "session.lifetime",
+        r.lifetime.as_deref(),
+        defaults::SESSION_LIFETIME,
+        positive_duration,
+    );
+    let revalidate_after = p.parse(
+        "session.revalidate_after",
+        r.revalidate_after.as_deref(),
+        defaults::REVALIDATE_AFTER,
+        parse_duration,
+    );
+    let store = match non_empty(&r.store).unwrap_or("cookie") {
+        "cookie" => Some(SessionStore::Cookie),
+        "redis" => {
+            let url = secret_value(p, "session.redis_url", &r.redis_url, &r.redis_url_file)
+                .unwrap_or_else(|| Secret::new(defaults::REDIS_URL));
+            match Url::parse(url.expose()) {
+                Ok(u) if matches!(u.scheme(), "redis" | "rediss") => {
+                    Some(SessionStore::Redis { url })
+                }
+                _ => {
+                    p.add("session.redis_url", "must be a redis:// or rediss:// URL");
+                    None
+                }
+            }
+        }
+        other => {
+            p.add(
+                "session.store",
+                format!("must be \"cookie\" or \"redis\" (got {other:?})"),
+            );
+            None
+        }
+    };
+    Some(SessionConfig {
+        cookie_name,
+        cookie_secret,
+        cookie_secure: r.cookie_secure.unwrap_or(true),
+        cookie_domain,
+        lifetime: lifetime?,
+        revalidate_after: revalidate_after?,
+        store: store?,
     })
 }
 

@@ -11,6 +11,7 @@ use serde::Deserialize;
 pub struct RawConfig {
     pub server: RawServer,
     pub bink: RawBink,
+    pub session: RawSession,
     pub tokens: RawTokens,
     pub access: RawAccess,
     pub headers: RawHeaders,
@@ -42,6 +43,22 @@ pub struct RawBink {
     pub timeout: Option<String>,
     #[serde(deserialize_with = "lenient::opt_u64")]
     pub max_concurrent_calls: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawSession {
+    pub cookie_name: Option<String>,
+    pub cookie_secret: Option<String>,
+    pub cookie_secret_file: Option<String>,
+    #[serde(deserialize_with = "lenient::opt_bool")]
+    pub cookie_secure: Option<bool>,
+    pub cookie_domain: Option<String>,
+    pub lifetime: Option<String>,
+    pub revalidate_after: Option<String>,
+    pub store: Option<String>,
+    pub redis_url: Option<String>,
+    pub redis_url_file: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

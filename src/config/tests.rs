@@ -1,5 +1,7 @@
 //! `Config::from_toml`: defaults, unknown keys, collected problems, environment overrides,
-//! secrets, redaction, and the shipped `config.toml.example`.
+//! secrets, `[session]`, redaction, and the shipped `config.toml.example`.
+
+use std::collections::BTreeMap;
 
 use super::*;
 use crate::identity::Plan;
@@ -7,6 +9,17 @@ use crate::policy::Requirements;
 
 const MINIMAL: &str = "[server]\nupstream = \"http://127.0.0.1:8080\"\n";
 const EXAMPLE: &str = include_str!("../../config.toml.example");
+
+/// A valid `session.cookie_secret`: bytes 0..32, base64 (standard alphabet, padded, the
+/// form `bink-proxy gen-secret` prints).
+const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+/// The `[session]` lines sign-in needs besides the `[bink]` client.
+const SESSION: &str =
+    "[session]\ncookie_secret = \"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\"\n";
+
+fn key_bytes() -> [u8; 32] {
+    std::array::from_fn(|i| i as u8)
+}
 
 fn ok(text: &str) -> Config {
     Config::from_toml(text, &NoEnv).unwrap_or_else(|e| panic!("expected a valid config: {e}"))
@@ -81,6 +94,15 @@ fn assert_defaults(c: &Config) {
         b.max_concurrent_calls as u64,
         defaults::BINK_MAX_CONCURRENT_CALLS
     );
+
+    let se = &c.session;
+    assert_eq!(se.cookie_name, defaults::COOKIE_NAME);
+    assert!(se.cookie_secret.is_none());
+    assert!(se.cookie_secure);
+    assert_eq!(se.cookie_domain, None);
+    assert_eq!(se.lifetime, dur(defaults::SESSION_LIFETIME));
+    assert_eq!(se.revalidate_after, dur(defaults::REVALIDATE_AFTER));
+    assert_eq!(se.store, SessionStore::Cookie);
 
     let t = &c.tokens;
     assert!(t.accept_bearer);
@@ -172,11 +194,17 @@ fn unknown_key_in_an_access_rule_names_the_rule() {
 
 #[test]
 fn unknown_section_is_an_error_naming_it() {
-    for section in ["session", "integrations", "sever"] {
+    for section in ["integrations", "sever", "sessions"] {
         let p = problems(&with(&format!("[{section}]\nx = 1\n")), &NoEnv);
         assert_eq!(keys(&p), [section]);
         assert!(p[0].message.contains(section), "{}", p[0].message);
     }
+}
+
+#[test]
+fn unknown_key_in_session_is_an_error_naming_its_path() {
+    let p = problems(&with("[session]\ncookie_secret_path = \"x\"\n"), &NoEnv);
+    assert_eq!(keys(&p), ["session.cookie_secret_path"]);
 }
 
 #[test]
@@ -229,6 +257,9 @@ fn problems_in_different_sections_are_collected_together() {
         [bink]
         base_url = "bink.link"
         max_concurrent_calls = 0
+        [session]
+        store = "memcached"
+        lifetime = "0s"
         [tokens]
         cache_max_entries = 0
         [access]
@@ -252,6 +283,8 @@ fn problems_in_different_sections_are_collected_together() {
             "bink.base_url",
             "bink.max_concurrent_calls",
             "server.upstream",
+            "session.lifetime",
+            "session.store",
             "tokens.cache_max_entries",
         ]
     );
@@ -375,7 +408,7 @@ fn negative_integer_in_the_file_is_an_error() {
 fn client_secret_file_is_read_and_trimmed() {
     let file = TempFile::new("secret", "  from-a-file\n");
     let text = with(&format!(
-        "[bink]\nclient_id = \"proxy\"\nclient_secret_file = {}\n",
+        "[bink]\nclient_id = \"proxy\"\nclient_secret_file = {}\n{SESSION}",
         file.toml_path()
     ));
     let c = ok(&text);
@@ -390,6 +423,7 @@ fn client_secret_file_may_be_named_from_the_environment() {
     let env = [
         ("BINK_PROXY_BINK__CLIENT_ID", "proxy"),
         ("BINK_PROXY_BINK__CLIENT_SECRET_FILE", path.as_str()),
+        ("BINK_PROXY_SESSION__COOKIE_SECRET", KEY),
     ];
     let c = Config::from_toml(MINIMAL, &env).unwrap();
     assert_eq!(c.bink.client_secret.unwrap().expose(), "env-file-secret");
@@ -399,7 +433,8 @@ fn client_secret_file_may_be_named_from_the_environment() {
 fn setting_both_client_secret_and_client_secret_file_is_an_error() {
     let file = TempFile::new("secret-both", "one");
     let text = with(&format!(
-        "[bink]\nclient_id = \"proxy\"\nclient_secret = \"two\"\nclient_secret_file = {}\n",
+        "[bink]\nclient_id = \"proxy\"\nclient_secret = \"two\"\n\
+         client_secret_file = {}\n{SESSION}",
         file.toml_path()
     ));
     let p = problems(&text, &NoEnv);
@@ -432,16 +467,29 @@ fn unreadable_or_empty_secret_file_names_the_file_key() {
 
 #[test]
 fn client_id_without_secret_is_an_error() {
-    let p = problems(&with("[bink]\nclient_id = \"proxy\"\n"), &NoEnv);
+    let p = problems(
+        &with(&format!("[bink]\nclient_id = \"proxy\"\n{SESSION}")),
+        &NoEnv,
+    );
     assert_eq!(keys(&p), ["bink.client_secret"]);
 }
 
 #[test]
+fn client_id_alone_reports_both_missing_secrets() {
+    let p = problems(&with("[bink]\nclient_id = \"proxy\"\n"), &NoEnv);
+    assert_eq!(keys(&p), ["bink.client_secret", "session.cookie_secret"]);
+}
+
+#[test]
 fn client_secret_debug_output_is_redacted() {
-    let c = ok(&with(
-        "[bink]\nclient_id = \"proxy\"\nclient_secret = \"hunter2-secret\"\n",
-    ));
-    assert!(!format!("{c:?}").contains("hunter2-secret"));
+    let c = ok(&with(&format!(
+        "[bink]\nclient_id = \"proxy\"\nclient_secret = \"hunter2-secret\"\n{SESSION}"
+    )));
+    let debug = format!("{c:?}");
+    assert!(!debug.contains("hunter2-secret"), "{debug}");
+    assert!(!debug.contains(KEY), "{debug}");
+    // The key's bytes 0..32 would show as `[0, 1, 2, ...` if it were printed.
+    assert!(!debug.contains("[0, 1, 2"), "{debug}");
 }
 
 #[test]
@@ -454,6 +502,12 @@ fn redacted_toml_hides_the_secret_and_parses_back_to_the_same_config() {
         client_id = "proxy"
         client_secret = "hunter2-secret"
         timeout = "1m 30s"
+        [session]
+        cookie_secret = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+        cookie_name = "app_session"
+        cookie_domain = "Example.COM"
+        lifetime = "8h"
+        revalidate_after = "1m"
         [tokens]
         cache_ttl = "12h"
         stale_if_error = "5m"
@@ -471,10 +525,17 @@ fn redacted_toml_hides_the_secret_and_parses_back_to_the_same_config() {
     let original = ok(&text);
     let redacted = original.redacted_toml();
     assert!(!redacted.contains("hunter2"), "{redacted}");
+    assert!(!redacted.contains(KEY), "{redacted}");
     assert!(redacted.contains("[redacted]"), "{redacted}");
 
-    let back = ok(&redacted);
+    let back = parse_back(&redacted, &original);
     assert_eq!(back.redacted_toml(), redacted);
+    assert_eq!(back.bink.client_secret, original.bink.client_secret);
+    assert_eq!(back.session.cookie_secret, original.session.cookie_secret);
+    assert_eq!(back.session.cookie_name, "app_session");
+    assert_eq!(back.session.cookie_domain.as_deref(), Some("example.com"));
+    assert_eq!(back.session.lifetime, Duration::from_secs(8 * 3600));
+    assert_eq!(back.session.revalidate_after, Duration::from_secs(60));
     assert_eq!(back.server.upstream, original.server.upstream);
     assert_eq!(back.server.trusted_proxy_hops, 2);
     assert_eq!(back.server.upstream_timeout, Duration::from_secs(90));
@@ -493,6 +554,27 @@ fn redacted_toml_hides_the_secret_and_parses_back_to_the_same_config() {
     assert!(back.headers.pass_access_token);
 }
 
+/// `redacted` parsed again, with the secrets it hides handed back through the environment
+/// (a `[redacted]` placeholder is not a valid cookie secret or Redis URL, and an environment
+/// value beats the file's).
+fn parse_back(redacted: &str, original: &Config) -> Config {
+    use base64::Engine;
+    let mut env = BTreeMap::new();
+    let mut give = |name: &str, value: String| env.insert(format!("BINK_PROXY_{name}"), value);
+    if let Some(s) = &original.bink.client_secret {
+        give("BINK__CLIENT_SECRET", s.expose().to_string());
+    }
+    if let Some(k) = &original.session.cookie_secret {
+        let b64 = base64::engine::general_purpose::STANDARD.encode(k.0);
+        give("SESSION__COOKIE_SECRET", b64);
+    }
+    if let SessionStore::Redis { url } = &original.session.store {
+        give("SESSION__REDIS_URL", url.expose().to_string());
+    }
+    Config::from_toml(redacted, &env)
+        .unwrap_or_else(|e| panic!("redacted TOML does not parse back: {e}\n{redacted}"))
+}
+
 #[test]
 fn redacted_toml_of_the_minimal_config_parses_back_with_defaults() {
     let redacted = ok(MINIMAL).redacted_toml();
@@ -504,12 +586,389 @@ fn redacted_toml_of_the_minimal_config_parses_back_with_defaults() {
 fn redacted_toml_hides_a_secret_read_from_a_file() {
     let file = TempFile::new("secret-redacted", "file-secret-value");
     let text = with(&format!(
-        "[bink]\nclient_id = \"proxy\"\nclient_secret_file = {}\n",
+        "[bink]\nclient_id = \"proxy\"\nclient_secret_file = {}\n{SESSION}",
         file.toml_path()
     ));
-    let redacted = ok(&text).redacted_toml();
+    let original = ok(&text);
+    let redacted = original.redacted_toml();
     assert!(!redacted.contains("file-secret-value"), "{redacted}");
-    ok(&redacted);
+    let back = parse_back(&redacted, &original);
+    assert_eq!(
+        back.bink.client_secret.unwrap().expose(),
+        "file-secret-value"
+    );
+}
+
+// ---- [session] -------------------------------------------------------------------------
+
+/// `MINIMAL` with sign-in enabled (client id and secret) and `session` as the [session] body.
+fn sign_in_with(session: &str) -> String {
+    with(&format!(
+        "[bink]\nclient_id = \"proxy\"\nclient_secret = \"s3\"\n[session]\n{session}"
+    ))
+}
+
+#[test]
+fn session_defaults_apply_to_every_key_left_out() {
+    // Sign-in on, so only the cookie secret is given; `assert_defaults` covers sign-in off.
+    let c = ok(&sign_in_with(&format!("cookie_secret = \"{KEY}\"\n")));
+    let se = &c.session;
+    assert_eq!(se.cookie_name, "_bink_session");
+    assert!(se.cookie_secure);
+    assert_eq!(se.cookie_domain, None);
+    assert_eq!(se.lifetime, Duration::from_secs(12 * 3600));
+    assert_eq!(se.revalidate_after, Duration::from_secs(5 * 60));
+    assert_eq!(se.store, SessionStore::Cookie);
+    assert_eq!(se.cookie_secret, Some(SecretKey(key_bytes())));
+}
+
+#[test]
+fn client_id_without_cookie_secret_is_an_error_naming_it() {
+    let p = problems(
+        &with("[bink]\nclient_id = \"proxy\"\nclient_secret = \"s3\"\n"),
+        &NoEnv,
+    );
+    assert_eq!(keys(&p), ["session.cookie_secret"]);
+    assert!(p[0].message.contains("gen-secret"), "{}", p[0].message);
+    // An empty value counts as unset.
+    let p = problems(&sign_in_with("cookie_secret = \"  \"\n"), &NoEnv);
+    assert_eq!(keys(&p), ["session.cookie_secret"]);
+}
+
+#[test]
+fn cookie_secret_is_optional_without_sign_in() {
+    let c = ok(MINIMAL);
+    assert!(c.bink.client_id.is_none());
+    assert!(c.session.cookie_secret.is_none());
+}
+
+#[test]
+fn missing_cookie_secret_is_reported_even_when_bink_base_url_is_bad() {
+    let p = problems(
+        &with("[bink]\nbase_url = \"bink.link\"\nclient_id = \"proxy\"\n"),
+        &NoEnv,
+    );
+    let mut got = keys(&p);
+    got.sort_unstable();
+    assert_eq!(
+        got,
+        [
+            "bink.base_url",
+            "bink.client_secret",
+            "session.cookie_secret"
+        ]
+    );
+}
+
+#[test]
+fn cookie_secret_accepts_standard_and_url_safe_base64_padded_or_not() {
+    let url_safe = "yMnKy8zNzs_Q0dLT1NXW19jZ2tvc3d7f4OHi4-Tl5uc";
+    let expected: [u8; 32] = std::array::from_fn(|i| 200 + i as u8);
+    for (value, bytes) in [
+        (KEY, key_bytes()),
+        (KEY.trim_end_matches('='), key_bytes()),
+        (url_safe, expected),
+        (&format!("{url_safe}=") as &str, expected),
+        (&format!("  {KEY}  ") as &str, key_bytes()),
+    ] {
+        let c = ok(&sign_in_with(&format!("cookie_secret = \"{value}\"\n")));
+        assert_eq!(c.session.cookie_secret, Some(SecretKey(bytes)), "{value}");
+    }
+}
+
+#[test]
+fn cookie_secret_that_is_not_base64_or_not_32_bytes_names_it_without_echoing_it() {
+    for value in [
+        "not base64 at all!",
+        "hunter2-hunter2-hunter2",
+        // 16 and 33 bytes.
+        "AAAAAAAAAAAAAAAAAAAAAA==",
+        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8g",
+    ] {
+        let p = problems(
+            &sign_in_with(&format!("cookie_secret = \"{value}\"\n")),
+            &NoEnv,
+        );
+        assert_eq!(keys(&p), ["session.cookie_secret"], "{value}");
+        assert!(!p[0].message.contains(value), "{:?}", p[0]);
+        assert!(p[0].message.contains("gen-secret"), "{:?}", p[0]);
+    }
+    let p = problems(
+        &sign_in_with("cookie_secret = \"AAAAAAAAAAAAAAAAAAAAAA==\"\n"),
+        &NoEnv,
+    );
+    assert!(p[0].message.contains("32 bytes"), "{:?}", p[0]);
+    assert!(p[0].message.contains("16"), "{:?}", p[0]);
+}
+
+#[test]
+fn bad_cookie_secret_is_an_error_even_without_sign_in() {
+    let p = problems(&with("[session]\ncookie_secret = \"short\"\n"), &NoEnv);
+    assert_eq!(keys(&p), ["session.cookie_secret"]);
+}
+
+#[test]
+fn cookie_secret_file_is_read_and_trimmed() {
+    let file = TempFile::new("cookie-secret", &format!("\n{KEY}\n"));
+    let c = ok(&sign_in_with(&format!(
+        "cookie_secret_file = {}\n",
+        file.toml_path()
+    )));
+    assert_eq!(c.session.cookie_secret, Some(SecretKey(key_bytes())));
+
+    // The file may also be named from the environment.
+    let path = file.0.display().to_string();
+    let env = [
+        ("BINK_PROXY_BINK__CLIENT_ID", "proxy"),
+        ("BINK_PROXY_BINK__CLIENT_SECRET", "s3"),
+        ("BINK_PROXY_SESSION__COOKIE_SECRET_FILE", path.as_str()),
+    ];
+    let c = Config::from_toml(MINIMAL, &env).unwrap();
+    assert_eq!(c.session.cookie_secret, Some(SecretKey(key_bytes())));
+}
+
+#[test]
+fn cookie_secret_file_with_a_bad_key_names_cookie_secret() {
+    let file = TempFile::new("cookie-secret-bad", "too-short-secret\n");
+    let p = problems(
+        &sign_in_with(&format!("cookie_secret_file = {}\n", file.toml_path())),
+        &NoEnv,
+    );
+    assert_eq!(keys(&p), ["session.cookie_secret"]);
+    assert!(!p[0].message.contains("too-short-secret"), "{:?}", p[0]);
+}
+
+#[test]
+fn unreadable_cookie_secret_file_names_the_file_key() {
+    let missing = std::env::temp_dir().join(format!(
+        "bink-proxy-config-test-{}-no-cookie-secret",
+        std::process::id()
+    ));
+    let path = toml::Value::String(missing.display().to_string()).to_string();
+    let p = problems(
+        &with(&format!("[session]\ncookie_secret_file = {path}\n")),
+        &NoEnv,
+    );
+    assert_eq!(keys(&p), ["session.cookie_secret_file"]);
+}
+
+#[test]
+fn setting_both_cookie_secret_and_cookie_secret_file_is_an_error() {
+    let file = TempFile::new("cookie-secret-both", KEY);
+    let p = problems(
+        &sign_in_with(&format!(
+            "cookie_secret = \"{KEY}\"\ncookie_secret_file = {}\n",
+            file.toml_path()
+        )),
+        &NoEnv,
+    );
+    assert!(
+        keys(&p).iter().all(|k| *k == "session.cookie_secret"),
+        "{p:?}"
+    );
+    assert!(p.iter().any(|p| p.message.contains("not both")), "{p:?}");
+}
+
+#[test]
+fn cookie_name_with_illegal_characters_or_a_double_underscore_prefix_is_an_error() {
+    for name in [
+        "my session",
+        "a;b",
+        "a=b",
+        "s\u{e9}ance",
+        "__Host-session",
+        "__Secure-session",
+        "__x",
+    ] {
+        let text = with(&format!(
+            "[session]\ncookie_name = {}\n",
+            toml::Value::String(name.to_string())
+        ));
+        assert_eq!(
+            keys(&problems(&text, &NoEnv)),
+            ["session.cookie_name"],
+            "{name:?}"
+        );
+    }
+    let c = ok(&with("[session]\ncookie_name = \"app.session-1_x\"\n"));
+    assert_eq!(c.session.cookie_name, "app.session-1_x");
+    // One leading underscore is fine (the default has one).
+    ok(&with("[session]\ncookie_name = \"_s\"\n"));
+}
+
+#[test]
+fn cookie_domain_is_lower_cased_without_a_leading_dot_and_checked() {
+    let c = ok(&with("[session]\ncookie_domain = \".Example.COM\"\n"));
+    assert_eq!(c.session.cookie_domain.as_deref(), Some("example.com"));
+    for domain in ["exa mple.com", "example.com/path", "."] {
+        let text = with(&format!("[session]\ncookie_domain = \"{domain}\"\n"));
+        assert_eq!(
+            keys(&problems(&text, &NoEnv)),
+            ["session.cookie_domain"],
+            "{domain}"
+        );
+    }
+}
+
+#[test]
+fn session_durations_and_cookie_secure_are_read() {
+    let c = ok(&with(
+        "[session]\ncookie_secure = false\nlifetime = \"1h\"\nrevalidate_after = \"0s\"\n",
+    ));
+    assert!(!c.session.cookie_secure);
+    assert_eq!(c.session.lifetime, Duration::from_secs(3600));
+    assert!(c.session.revalidate_after.is_zero());
+    let p = problems(&with("[session]\nlifetime = \"0s\"\n"), &NoEnv);
+    assert_eq!(keys(&p), ["session.lifetime"]);
+}
+
+#[test]
+fn store_redis_uses_the_default_redis_url() {
+    let c = ok(&with("[session]\nstore = \"redis\"\n"));
+    assert_eq!(
+        c.session.store,
+        SessionStore::Redis {
+            url: Secret::new(defaults::REDIS_URL)
+        }
+    );
+}
+
+#[test]
+fn store_redis_accepts_redis_and_rediss_urls_inline_or_from_a_file() {
+    for url in [
+        "redis://:hunter2@cache.internal:6380/2",
+        "rediss://cache.internal",
+    ] {
+        let c = ok(&with(&format!(
+            "[session]\nstore = \"redis\"\nredis_url = \"{url}\"\n"
+        )));
+        assert_eq!(
+            c.session.store,
+            SessionStore::Redis {
+                url: Secret::new(url)
+            }
+        );
+    }
+    let file = TempFile::new("redis-url", "redis://:hunter2@cache.internal/\n");
+    let c = ok(&with(&format!(
+        "[session]\nstore = \"redis\"\nredis_url_file = {}\n",
+        file.toml_path()
+    )));
+    assert_eq!(
+        c.session.store,
+        SessionStore::Redis {
+            url: Secret::new("redis://:hunter2@cache.internal/")
+        }
+    );
+}
+
+#[test]
+fn store_redis_with_a_bad_redis_url_names_it_without_echoing_it() {
+    for url in [
+        "http://:hunter2@cache.internal/",
+        "cache.internal:6379",
+        "not a url",
+    ] {
+        let p = problems(
+            &with(&format!(
+                "[session]\nstore = \"redis\"\nredis_url = \"{url}\"\n"
+            )),
+            &NoEnv,
+        );
+        assert_eq!(keys(&p), ["session.redis_url"], "{url}");
+        assert!(!p[0].message.contains("hunter2"), "{:?}", p[0]);
+    }
+}
+
+#[test]
+fn setting_both_redis_url_and_redis_url_file_is_an_error() {
+    let file = TempFile::new("redis-url-both", "redis://a/");
+    let text = with(&format!(
+        "[session]\nstore = \"redis\"\nredis_url = \"redis://b/\"\nredis_url_file = {}\n",
+        file.toml_path()
+    ));
+    let p = problems(&text, &NoEnv);
+    assert!(!p.is_empty());
+    assert!(
+        keys(&p).iter().all(|k| k.starts_with("session.redis_url")),
+        "{p:?}"
+    );
+    assert!(p.iter().any(|p| p.message.contains("not both")), "{p:?}");
+}
+
+#[test]
+fn unknown_store_is_an_error_naming_session_store() {
+    for store in ["memcached", "Cookie", "file"] {
+        let p = problems(&with(&format!("[session]\nstore = \"{store}\"\n")), &NoEnv);
+        assert_eq!(keys(&p), ["session.store"], "{store}");
+        assert!(p[0].message.contains(store), "{:?}", p[0]);
+    }
+}
+
+#[test]
+fn session_keys_may_come_from_the_environment() {
+    let env = [
+        ("BINK_PROXY_SESSION__STORE", "redis"),
+        ("BINK_PROXY_SESSION__COOKIE_SECURE", "false"),
+        ("BINK_PROXY_SESSION__LIFETIME", "2h"),
+    ];
+    let c = Config::from_toml(&with("[session]\nstore = \"cookie\"\n"), &env).unwrap();
+    assert_eq!(
+        c.session.store,
+        SessionStore::Redis {
+            url: Secret::new(defaults::REDIS_URL)
+        }
+    );
+    assert!(!c.session.cookie_secure);
+    assert_eq!(c.session.lifetime, Duration::from_secs(2 * 3600));
+
+    let env = [
+        ("BINK_PROXY_SESSION__STORE", "redis"),
+        (
+            "BINK_PROXY_SESSION__REDIS_URL",
+            "redis://:pw@10.0.0.5:6379/1",
+        ),
+    ];
+    let c = Config::from_toml(MINIMAL, &env).unwrap();
+    assert_eq!(
+        c.session.store,
+        SessionStore::Redis {
+            url: Secret::new("redis://:pw@10.0.0.5:6379/1")
+        }
+    );
+
+    let env = [("BINK_PROXY_SESSION__COOKIE_SECURE", "sometimes")];
+    assert_eq!(keys(&problems(MINIMAL, &env)), ["session.cookie_secure"]);
+}
+
+#[test]
+fn redacted_toml_hides_the_cookie_secret_and_redis_password_and_parses_back() {
+    let text = sign_in_with(&format!(
+        "cookie_secret = \"{KEY}\"\ncookie_secure = false\nstore = \"redis\"\n\
+         redis_url = \"redis://:hunter2@host/\"\n"
+    ));
+    let original = ok(&text);
+    let redacted = original.redacted_toml();
+    assert!(!redacted.contains(KEY), "{redacted}");
+    assert!(!redacted.contains("hunter2"), "{redacted}");
+    assert!(redacted.contains("[session]"), "{redacted}");
+    assert!(redacted.contains("store = \"redis\""), "{redacted}");
+
+    let back = parse_back(&redacted, &original);
+    assert_eq!(back.redacted_toml(), redacted);
+    assert_eq!(back.session.store, original.session.store);
+    assert_eq!(back.session.cookie_secret, Some(SecretKey(key_bytes())));
+    assert!(!back.session.cookie_secure);
+    assert!(!format!("{:?}", original.session).contains("hunter2"));
+}
+
+#[test]
+fn redacted_toml_shows_an_unset_cookie_secret_as_empty() {
+    let redacted = ok(&with("[session]\ncookie_name = \"s\"\n")).redacted_toml();
+    assert!(redacted.contains("cookie_secret = \"\"\n"), "{redacted}");
+    assert!(redacted.contains("store = \"cookie\"\n"), "{redacted}");
+    assert!(!redacted.contains("redis_url"), "{redacted}");
+    assert_eq!(ok(&redacted).session.cookie_name, "s");
 }
 
 // ---- TLS, addresses, durations --------------------------------------------------------
@@ -561,6 +1020,8 @@ fn unparsable_duration_names_its_key() {
         ("tokens", "cache_ttl"),
         ("tokens", "negative_cache_ttl"),
         ("tokens", "stale_if_error"),
+        ("session", "lifetime"),
+        ("session", "revalidate_after"),
     ] {
         // MINIMAL already opens [server], so server keys go through the environment.
         let env_name = format!(
@@ -660,7 +1121,10 @@ fn example_rule() -> String {
 fn example_config_documents_every_accepted_key() {
     let table: toml::Table = toml::from_str(EXAMPLE).unwrap();
     let sections = accepted_keys("", "zz_not_a_key");
-    assert_eq!(sections, ["server", "bink", "tokens", "access", "headers"]);
+    assert_eq!(
+        sections,
+        ["server", "bink", "session", "tokens", "access", "headers"]
+    );
     for section in &sections {
         let shown = table[section.as_str()].as_table().unwrap();
         for key in accepted_keys(&format!("[{section}]"), &format!("{section}.zz_not_a_key")) {
@@ -698,10 +1162,44 @@ fn example_rule_is_valid_when_uncommented() {
 }
 
 #[test]
-fn example_config_has_no_live_session_or_integrations_section() {
+fn example_config_has_a_session_section_but_no_live_integrations_section() {
     let table: toml::Table = toml::from_str(EXAMPLE).unwrap();
-    assert!(!table.contains_key("session"));
+    assert!(table.contains_key("session"));
     assert!(!table.contains_key("integrations"));
+    assert!(
+        EXAMPLE.contains("# [integrations]"),
+        "the example should say [integrations] arrives later"
+    );
+}
+
+#[test]
+fn example_config_enables_sign_in_once_the_secrets_are_given() {
+    let env = [
+        ("BINK_PROXY_BINK__CLIENT_ID", "proxy"),
+        ("BINK_PROXY_BINK__CLIENT_SECRET", "s3"),
+        ("BINK_PROXY_SESSION__COOKIE_SECRET", KEY),
+    ];
+    let c = Config::from_toml(EXAMPLE, &env).unwrap();
+    assert_eq!(c.bink.client_id.as_deref(), Some("proxy"));
+    assert_eq!(c.session.cookie_secret, Some(SecretKey(key_bytes())));
+
+    let env = [
+        ("BINK_PROXY_BINK__CLIENT_ID", "proxy"),
+        ("BINK_PROXY_BINK__CLIENT_SECRET", "s3"),
+    ];
+    assert_eq!(keys(&problems(EXAMPLE, &env)), ["session.cookie_secret"]);
+}
+
+#[test]
+fn example_config_redis_store_uses_the_documented_redis_url() {
+    let env = [("BINK_PROXY_SESSION__STORE", "redis")];
+    let c = Config::from_toml(EXAMPLE, &env).unwrap();
+    assert_eq!(
+        c.session.store,
+        SessionStore::Redis {
+            url: Secret::new(defaults::REDIS_URL)
+        }
+    );
 }
 
 #[test]

@@ -96,6 +96,10 @@ pub async fn forward(State(state): State<AppState>, request: Request) -> Respons
         Some(host) => h.insert(headers::X_FORWARDED_HOST.clone(), host),
         None => h.remove(&headers::X_FORWARDED_HOST),
     };
+    if let Some(sign_in) = &state.sign_in {
+        // The session and CSRF cookies are the proxy's business, not the upstream's.
+        sign_in.sessions.jar.strip_from(h);
+    }
     if let Some(caller) = &caller {
         add_caller_headers(&state, h, caller);
     }
@@ -119,17 +123,19 @@ pub async fn forward(State(state): State<AppState>, request: Request) -> Respons
 /// Identity headers, the optional token copy and the optional signed assertion.
 fn add_caller_headers(state: &AppState, h: &mut http::HeaderMap, caller: &Authenticated) {
     let headers_config = &state.config.headers;
-    if caller.method == crate::identity::AuthMethod::Bearer {
-        if headers_config.pass_access_token {
-            if let auth::token::Credentials::Bearer(token) = auth::token::credentials(h) {
-                if let Ok(v) = HeaderValue::from_str(token) {
-                    h.insert(headers::X_FORWARDED_ACCESS_TOKEN.clone(), v);
-                }
-            }
+    if headers_config.pass_access_token {
+        let token = match (&caller.session_token, auth::token::credentials(h)) {
+            (Some(token), _) => HeaderValue::from_str(token).ok(),
+            (None, auth::token::Credentials::Bearer(token)) => HeaderValue::from_str(token).ok(),
+            _ => None,
+        };
+        if let Some(mut v) = token {
+            v.set_sensitive(true);
+            h.insert(headers::X_FORWARDED_ACCESS_TOKEN.clone(), v);
         }
-        if !headers_config.pass_authorization {
-            h.remove(AUTHORIZATION);
-        }
+    }
+    if caller.method == crate::identity::AuthMethod::Bearer && !headers_config.pass_authorization {
+        h.remove(AUTHORIZATION);
     }
     headers::inject_identity(h, &caller.identity, caller.method);
     if let Some(signer) = &state.signer {

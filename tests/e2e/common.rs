@@ -22,6 +22,10 @@ pub struct Opts {
     pub tokens: String,
     pub access: String,
     pub headers: String,
+    pub session: String,
+    /// Enables browser sign-in against the sandbox client (cookie_secure = false unless
+    /// `session` says otherwise).
+    pub sign_in: bool,
     /// Replaces the demo upstream's URL.
     pub upstream: Option<String>,
 }
@@ -62,17 +66,43 @@ pub async fn closed_port() -> SocketAddr {
     l.local_addr().unwrap()
 }
 
+/// The cookie secret every test stack shares (so two instances can share sessions).
+pub const COOKIE_SECRET: &str = "c2FuZGJveC1jb29raWUtc2VjcmV0LTMyLWJ5dGVzISE=";
+
 pub fn config_toml(opts: &Opts, bink: SocketAddr, upstream: &str) -> String {
     let timeout = if opts.bink.contains("timeout") {
         ""
     } else {
         "timeout = \"2s\""
     };
+    let (client, session_defaults) = if opts.sign_in {
+        let secure = if opts.session.contains("cookie_secure") {
+            ""
+        } else {
+            "cookie_secure = false\n"
+        };
+        let secret = if opts.session.contains("cookie_secret") {
+            String::new()
+        } else {
+            format!("cookie_secret = \"{COOKIE_SECRET}\"\n")
+        };
+        (
+            format!(
+                "client_id = \"{}\"\nclient_secret = \"{}\"\n",
+                bink_proxy::sandbox::bink::SANDBOX_CLIENT_ID,
+                bink_proxy::sandbox::bink::SANDBOX_CLIENT_SECRET
+            ),
+            format!("{secret}{secure}"),
+        )
+    } else {
+        (String::new(), String::new())
+    };
     format!(
         "[server]\nlisten = \"127.0.0.1:0\"\nupstream = \"{upstream}\"\n{}\n\
-         [bink]\nbase_url = \"http://{bink}\"\n{timeout}\n{}\n\
+         [bink]\nbase_url = \"http://{bink}\"\n{timeout}\n{client}{}\n\
+         [session]\n{session_defaults}{}\n\
          [tokens]\n{}\n[access]\n{}\n[headers]\n{}\n",
-        opts.server, opts.bink, opts.tokens, opts.access, opts.headers
+        opts.server, opts.bink, opts.session, opts.tokens, opts.access, opts.headers
     )
 }
 
@@ -80,17 +110,39 @@ impl Stack {
     pub async fn start(opts: Opts) -> Stack {
         let (bink, bink_addr) = spawn_bink().await;
         let upstream_addr = spawn_upstream().await;
+        Stack::start_with(opts, bink, bink_addr, upstream_addr).await
+    }
+
+    /// A proxy in front of an existing sandbox and upstream (several instances, one Bink).
+    pub async fn start_with(
+        opts: Opts,
+        bink: SandboxBink,
+        bink_addr: SocketAddr,
+        upstream_addr: SocketAddr,
+    ) -> Stack {
         let upstream = opts
             .upstream
             .clone()
             .unwrap_or_else(|| format!("http://{upstream_addr}"));
-        let config = Config::from_toml(&config_toml(&opts, bink_addr, &upstream), &NoEnv).unwrap();
+        let mut toml = config_toml(&opts, bink_addr, &upstream);
+        if opts.sign_in {
+            // public_url must be the address the test client uses; pick the port first.
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            toml = toml.replace(
+                "listen = \"127.0.0.1:0\"",
+                &format!("listen = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\""),
+            );
+        }
+        let config = Config::from_toml(&toml, &NoEnv).unwrap();
         let proxy = bink_proxy::start(config, false).await.unwrap();
         let base = format!("http://{}", proxy.addr);
         Stack {
             proxy,
             bink,
-
             upstream_addr,
             base,
             client: client(),

@@ -7,4 +7,6 @@ mod data_path;
 mod headers;
 mod policy;
 mod process;
+mod redis_store;
 mod routes;
+mod signin;

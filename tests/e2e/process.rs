@@ -96,9 +96,11 @@ fn check_config_prints_the_effective_config_with_secrets_redacted() {
                 "BINK_PROXY_BINK__CLIENT_SECRET_FILE",
                 secret_file.to_str().unwrap(),
             ),
+            ("BINK_PROXY_SESSION__COOKIE_SECRET", COOKIE_SECRET),
         ],
     );
     assert_eq!(code, 0, "{err}");
+    assert!(!out.contains(COOKIE_SECRET), "{out}");
     assert!(
         out.contains("upstream = \"http://127.0.0.1:9000/\""),
         "{out}"
