@@ -298,6 +298,11 @@ impl Config {
             identity_jwt: raw.headers.identity_jwt.unwrap_or(false),
             identity_jwt_key_file: non_empty(&raw.headers.identity_jwt_key_file).map(PathBuf::from),
         };
+        if let (Some(server), Some(session)) = (&server, &session) {
+            if sign_in {
+                check_cookie_scope(server, session, &mut p);
+            }
+        }
         match (server, bink, session, tokens, access) {
             (Some(server), Some(bink), Some(session), Some(tokens), Some(access))
                 if p.0.is_empty() =>
@@ -697,6 +702,31 @@ fn validate_session(r: &raw::RawSession, sign_in: bool, p: &mut Problems) -> Opt
         revalidate_after: revalidate_after?,
         store: store?,
     })
+}
+
+/// Browsers silently drop cookies that cannot apply to the public origin, which shows up
+/// as an endless sign-in loop; refuse such a configuration up front.
+fn check_cookie_scope(server: &ServerConfig, session: &SessionConfig, p: &mut Problems) {
+    let host = server
+        .public_url
+        .host_str()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let loopback = matches!(host.as_str(), "localhost" | "127.0.0.1" | "[::1]");
+    if session.cookie_secure && server.public_url.scheme() == "http" && !loopback {
+        p.add(
+            "session.cookie_secure",
+            "browsers drop Secure cookies on an http:// server.public_url; serve over https or set cookie_secure = false",
+        );
+    }
+    if let Some(domain) = &session.cookie_domain {
+        if host != *domain && !host.ends_with(&format!(".{domain}")) {
+            p.add(
+                "session.cookie_domain",
+                format!("{domain:?} does not cover the server.public_url host {host:?}"),
+            );
+        }
+    }
 }
 
 fn validate_tokens(r: &raw::RawTokens, p: &mut Problems) -> Option<TokenConfig> {

@@ -498,6 +498,7 @@ fn redacted_toml_hides_the_secret_and_parses_back_to_the_same_config() {
         r#"trusted_proxy_hops = 2
         upstream_timeout = "90s"
         metrics_listen = "127.0.0.1:9180"
+        public_url = "https://app.example.com"
         [bink]
         client_id = "proxy"
         client_secret = "hunter2-secret"
@@ -1213,4 +1214,37 @@ fn trusted_proxy_hops_above_64_is_an_error() {
         .problems
         .iter()
         .any(|p| p.key == "server.trusted_proxy_hops"));
+}
+
+#[test]
+fn secure_cookies_on_a_plain_http_public_origin_are_refused() {
+    let text = format!(
+        "[server]\nupstream = \"http://127.0.0.1:1\"\npublic_url = \"http://app.example.com\"\n\
+         [bink]\nclient_id = \"c\"\nclient_secret = \"s\"\n[session]\ncookie_secret = \"{KEY}\"\n"
+    );
+    let err = Config::from_toml(&text, &NoEnv).unwrap_err();
+    assert!(
+        err.problems
+            .iter()
+            .any(|p| p.key == "session.cookie_secure"),
+        "{err}"
+    );
+    let ok_text = text.replace("http://app.example.com", "https://app.example.com");
+    assert!(Config::from_toml(&ok_text, &NoEnv).is_ok());
+}
+
+#[test]
+fn cookie_domain_must_cover_the_public_host() {
+    let text = format!(
+        "[server]\nupstream = \"http://127.0.0.1:1\"\npublic_url = \"https://app.example.com\"\n\
+         [bink]\nclient_id = \"c\"\nclient_secret = \"s\"\n[session]\ncookie_secret = \"{KEY}\"\ncookie_domain = \"other.org\"\n"
+    );
+    let err = Config::from_toml(&text, &NoEnv).unwrap_err();
+    assert!(
+        err.problems
+            .iter()
+            .any(|p| p.key == "session.cookie_domain"),
+        "{err}"
+    );
+    assert!(Config::from_toml(&text.replace("other.org", "example.com"), &NoEnv).is_ok());
 }

@@ -375,3 +375,102 @@ fn blocking_get(port: u16, url: &str, pat: &str) -> String {
     s.read_to_string(&mut out).unwrap();
     out.split("\r\n\r\n").nth(1).unwrap_or("").to_string()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_sign_in_logs_no_secret_code_cookie_or_token() {
+    use crate::signin::{browser, decide, location};
+    use reqwest::cookie::CookieStore;
+    let (bink, bink_addr) = spawn_bink().await;
+    let upstream = spawn_upstream().await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (listen, public) = (
+        format!("127.0.0.1:{port}"),
+        format!("http://127.0.0.1:{port}"),
+    );
+    let (bink_url, upstream_url) = (format!("http://{bink_addr}"), format!("http://{upstream}"));
+    let mut served = Served::start(&[
+        ("BINK_PROXY_SERVER__LISTEN", &listen),
+        ("BINK_PROXY_SERVER__PUBLIC_URL", &public),
+        ("BINK_PROXY_SERVER__UPSTREAM", &upstream_url),
+        ("BINK_PROXY_BINK__BASE_URL", &bink_url),
+        (
+            "BINK_PROXY_BINK__CLIENT_ID",
+            bink_proxy::sandbox::bink::SANDBOX_CLIENT_ID,
+        ),
+        (
+            "BINK_PROXY_BINK__CLIENT_SECRET",
+            bink_proxy::sandbox::bink::SANDBOX_CLIENT_SECRET,
+        ),
+        ("BINK_PROXY_SESSION__COOKIE_SECRET", COOKIE_SECRET),
+        ("BINK_PROXY_SESSION__COOKIE_SECURE", "false"),
+    ]);
+    let (b, jar) = browser();
+    let r = b
+        .get(format!("{public}/oauth2/start?rd=/after"))
+        .send()
+        .await
+        .unwrap();
+    let authorize = location(&r);
+    let csrf_cookie = jar
+        .cookies(&public.parse().unwrap())
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    let callback = decide(&b, &authorize, "ada", true).await;
+    let code = reqwest::Url::parse(&callback)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    let r = b.get(&callback).send().await.unwrap();
+    assert_eq!(r.status(), 302);
+    let session_cookie = jar
+        .cookies(&public.parse().unwrap())
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        b.get(format!("{public}/x")).send().await.unwrap().status(),
+        200
+    );
+    b.get(format!("{public}/oauth2/sign_out"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(served.terminate(), 0);
+    assert!(bink.token_calls() == 1);
+
+    let log = served.log.lock().unwrap().clone();
+    assert!(
+        log.contains("/oauth2/callback"),
+        "the callback is logged, without its query: {log}"
+    );
+    let csrf_value = csrf_cookie.split('=').nth(1).unwrap().to_string();
+    let session_value = session_cookie
+        .split("_bink_session=")
+        .nth(1)
+        .unwrap()
+        .to_string();
+    for (what, secret) in [
+        (
+            "client secret",
+            bink_proxy::sandbox::bink::SANDBOX_CLIENT_SECRET.to_string(),
+        ),
+        ("cookie secret", COOKIE_SECRET.to_string()),
+        ("authorization code", code),
+        ("csrf cookie", csrf_value),
+        ("session cookie", session_value),
+        ("access token", "bink_oauth_".to_string()),
+        ("pkce verifier", "code_verifier".to_string()),
+    ] {
+        assert!(!log.contains(&secret), "{what} leaked into the log");
+    }
+}
