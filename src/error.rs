@@ -35,6 +35,28 @@ pub enum ProxyError {
     UpstreamTimeout,
     #[error("not found")]
     NotFound,
+    #[error("invalid request: {0}")]
+    InvalidBody(String),
+    #[error("request body larger than 64 KiB")]
+    PayloadTooLarge,
+    #[error("state-changing requests with a session cookie must come from this origin as JSON")]
+    CsrfRejected,
+    #[error("this provider is not configured")]
+    ProviderNotConfigured,
+    #[error("the provider rejected the request: {0}")]
+    ProviderRejected(String),
+    #[error("the provider failed to answer properly")]
+    ProviderFailed,
+    #[error("the provider did not answer in time")]
+    ProviderTimeout,
+    #[error("the provider could not be reached")]
+    ProviderUnreachable,
+    #[error("the integration does not belong to your organization")]
+    OrganizationMismatch,
+    #[error("integrations need an organization: your account has no email address")]
+    NoOrganization,
+    #[error("the integration database is unavailable; try again shortly")]
+    DatabaseUnavailable,
     #[error("internal error")]
     Internal,
 }
@@ -52,7 +74,17 @@ impl ProxyError {
             ProxyError::Forbidden | ProxyError::SignInDenied => StatusCode::FORBIDDEN,
             ProxyError::SignInFailed => StatusCode::BAD_GATEWAY,
             ProxyError::SessionStoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-            ProxyError::NotFound => StatusCode::NOT_FOUND,
+            ProxyError::NotFound | ProxyError::ProviderNotConfigured => StatusCode::NOT_FOUND,
+            ProxyError::InvalidBody(_) => StatusCode::BAD_REQUEST,
+            ProxyError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ProxyError::CsrfRejected
+            | ProxyError::OrganizationMismatch
+            | ProxyError::NoOrganization => StatusCode::FORBIDDEN,
+            ProxyError::ProviderRejected(_) | ProxyError::ProviderFailed => StatusCode::BAD_GATEWAY,
+            ProxyError::ProviderTimeout | ProxyError::ProviderUnreachable => {
+                StatusCode::GATEWAY_TIMEOUT
+            }
+            ProxyError::DatabaseUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ProxyError::IdentityProviderUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ProxyError::UpstreamUnavailable => StatusCode::BAD_GATEWAY,
             ProxyError::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
@@ -72,6 +104,17 @@ impl ProxyError {
             ProxyError::SignInFailed => "sign_in_failed",
             ProxyError::SessionStoreUnavailable => "session_store_unavailable",
             ProxyError::NotFound => "not_found",
+            ProxyError::InvalidBody(_) => "invalid_request",
+            ProxyError::PayloadTooLarge => "payload_too_large",
+            ProxyError::CsrfRejected => "csrf_check_failed",
+            ProxyError::ProviderNotConfigured => "provider_not_configured",
+            ProxyError::ProviderRejected(_) => "provider_rejected",
+            ProxyError::ProviderFailed => "provider_error",
+            ProxyError::ProviderTimeout => "provider_timeout",
+            ProxyError::ProviderUnreachable => "provider_unreachable",
+            ProxyError::OrganizationMismatch => "organization_mismatch",
+            ProxyError::NoOrganization => "organization_unavailable",
+            ProxyError::DatabaseUnavailable => "database_unavailable",
             ProxyError::IdentityProviderUnavailable => "identity_provider_unavailable",
             ProxyError::UpstreamUnavailable => "bad_gateway",
             ProxyError::UpstreamTimeout => "gateway_timeout",
@@ -119,7 +162,9 @@ impl ProxyError {
         }
         if matches!(
             self,
-            ProxyError::IdentityProviderUnavailable | ProxyError::SessionStoreUnavailable
+            ProxyError::IdentityProviderUnavailable
+                | ProxyError::SessionStoreUnavailable
+                | ProxyError::DatabaseUnavailable
         ) {
             headers.insert(RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
         }

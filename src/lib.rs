@@ -7,6 +7,7 @@ pub mod bink;
 pub mod config;
 pub mod error;
 pub mod identity;
+pub mod integrations;
 pub mod policy;
 pub mod proxy;
 pub mod routes;
@@ -43,6 +44,8 @@ pub struct Proxy {
     pub signer: Option<AssertionSigner>,
     /// Browser sign-in; `None` when `bink.client_id` is unset (bearer tokens only).
     pub sign_in: Option<SignIn>,
+    /// `/integrations`; `None` unless `integrations.enabled`.
+    pub integrations: Option<integrations::Integrations>,
     pub metrics: Arc<Metrics>,
 }
 
@@ -56,7 +59,7 @@ pub enum StartError {
 }
 
 impl Proxy {
-    pub fn new(config: Config, metrics: Arc<Metrics>) -> Result<AppState, StartError> {
+    pub async fn new(config: Config, metrics: Arc<Metrics>) -> Result<AppState, StartError> {
         let bink = bink::BinkClient::new(&config.bink.base_url, config.bink.timeout)
             .map_err(|e| StartError::Setup(format!("bink client: {e}")))?;
         let identities = IdentityCache::new(
@@ -99,12 +102,22 @@ impl Proxy {
             }
             _ => None,
         };
+        let integrations = if config.integrations.enabled {
+            Some(
+                integrations::Integrations::start(&config.integrations)
+                    .await
+                    .map_err(StartError::Setup)?,
+            )
+        } else {
+            None
+        };
         Ok(Arc::new(Proxy {
             config,
             identities,
             upstream,
             signer,
             sign_in,
+            integrations,
             metrics,
         }))
     }
@@ -120,7 +133,7 @@ pub fn app(state: AppState) -> Router {
         ))
         .service(axum::routing::any(proxy::forward).with_state(state.clone()));
 
-    let routes = Router::new()
+    let mut routes = Router::new()
         .route("/ping", get(routes::ping))
         .route("/ready", get(routes::ready))
         .route("/oauth2/auth", get(routes::forward_auth))
@@ -131,9 +144,15 @@ pub fn app(state: AppState) -> Router {
             "/oauth2/sign_out",
             get(auth::signin::sign_out).post(auth::signin::sign_out),
         )
-        .route("/.well-known/jwks.json", get(routes::jwks))
-        .fallback_service(proxied)
-        .with_state(state.clone());
+        .route("/.well-known/jwks.json", get(routes::jwks));
+    if state.integrations.is_some() {
+        // Behind the same auth layer as the proxy path, so the two can never disagree
+        // about who the caller is; route_layer keeps an unknown route a 404.
+        routes = routes.merge(integrations::routes::router().route_layer(
+            middleware::from_fn_with_state(state.clone(), auth::require_identity),
+        ));
+    }
+    let routes = routes.fallback_service(proxied).with_state(state.clone());
 
     Router::new().fallback_service(
         ServiceBuilder::new()
@@ -227,7 +246,7 @@ pub async fn start(config: Config, signals: bool) -> Result<Running, StartError>
         None => None,
     };
     let metrics_addr = metrics_listener.as_ref().and_then(|l| l.local_addr().ok());
-    let state = Proxy::new(config, metrics.clone())?;
+    let state = Proxy::new(config, metrics.clone()).await?;
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let shutdown = async move {
         if signals {

@@ -8,7 +8,7 @@ use anyhow::Context;
 use base64::Engine;
 use bink_proxy::config::{Config, NoEnv, ProcessEnv, Source};
 use bink_proxy::sandbox::bink::{SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET};
-use bink_proxy::sandbox::{self, SandboxBink, SAMPLE_USERS};
+use bink_proxy::sandbox::{self, Sandboxes, SAMPLE_USERS};
 use bink_proxy::telemetry::{self, LogFormat};
 use bink_proxy::StartError;
 use clap::{Parser, Subcommand};
@@ -134,15 +134,25 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 }
 
 async fn dev(port: u16) -> anyhow::Result<()> {
-    let (bink_url, upstream_url) = start_sandbox(0).await?;
-    // A fresh cookie secret per run: dev sessions do not survive a restart, by design.
+    let (sandboxes, upstream_url) = start_sandbox(0).await?;
+    let bink_url = sandboxes.bink_url();
+    // A fresh cookie secret, encryption key and database per run: the demo starts clean.
     let cookie_secret =
         base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>());
+    let encryption_key =
+        base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>());
+    let db_path = std::env::temp_dir().join(format!("bink-proxy-dev-{port}.db"));
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db_path.display()));
+    }
     let toml = format!(
         "[server]\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\"\nupstream = \"{upstream_url}\"\n\n\
          [bink]\nbase_url = \"{bink_url}\"\nclient_id = \"{SANDBOX_CLIENT_ID}\"\nclient_secret = \"{SANDBOX_CLIENT_SECRET}\"\n\n\
          [session]\ncookie_secret = \"{cookie_secret}\"\ncookie_secure = false\n\n\
-         [access]\nskip_auth = [\"GET ^/public/\"]\n\n[headers]\nidentity_jwt = true\n"
+         [access]\nskip_auth = [\"GET ^/public/\"]\n\n[headers]\nidentity_jwt = true\n\n\
+         [integrations]\nenabled = true\ndatabase_url = \"sqlite://{}\"\nencryption_key = \"{encryption_key}\"\n\n{}",
+        db_path.display(),
+        sandboxes.integrations_toml()
     );
     let config = Config::from_toml(&toml, &NoEnv).map_err(|e| anyhow::anyhow!("{e}"))?;
     let running = bink_proxy::start(config, true)
@@ -153,8 +163,10 @@ async fn dev(port: u16) -> anyhow::Result<()> {
     println!("bink-proxy dev is running (Ctrl-C to stop)\n");
     println!("Open {url}/ in a browser to sign in with the sandbox Bink.\n");
     println!("  proxy:            {url}/");
+    println!("  integrations:     {url}/integrations/ui  (Bindbee and Kombo sandboxes)");
     println!("  sandbox Bink:     {bink_url}");
-    println!("  demo upstream:    {upstream_url}  (what the app behind the proxy sees)\n");
+    println!("  demo upstream:    {upstream_url}  (what the app behind the proxy sees)");
+    println!("  database:         {}\n", db_path.display());
     println!("Try it with a sample personal access token:\n");
     println!(
         "  curl -H 'Authorization: Bearer {}' {url}/hello\n",
@@ -178,10 +190,20 @@ async fn dev(port: u16) -> anyhow::Result<()> {
 }
 
 async fn sandbox_only(port: u16) -> anyhow::Result<()> {
-    let (bink_url, upstream_url) = start_sandbox(port).await?;
-    println!("sandbox Bink:   {bink_url}  (set bink.base_url to this)");
-    println!("OAuth client:   client_id = {SANDBOX_CLIENT_ID}, client_secret = {SANDBOX_CLIENT_SECRET} (any loopback redirect URI)");
-    println!("demo upstream:  {upstream_url}");
+    let (sandboxes, upstream_url) = start_sandbox(port).await?;
+    println!("sandbox Bink:    {}  (bink.base_url)", sandboxes.bink_url());
+    println!("OAuth client:    client_id = {SANDBOX_CLIENT_ID}, client_secret = {SANDBOX_CLIENT_SECRET} (any loopback redirect URI)");
+    println!(
+        "sandbox Bindbee: {}  (api_key = {})",
+        sandboxes.bindbee_url(),
+        sandbox::BINDBEE_API_KEY
+    );
+    println!(
+        "sandbox Kombo:   {}  (api_key = {})",
+        sandboxes.kombo_url(),
+        sandbox::KOMBO_API_KEY
+    );
+    println!("demo upstream:   {upstream_url}");
     println!("sample tokens:");
     for user in SAMPLE_USERS {
         println!("  {}  ({})", user.pat, user.username.unwrap_or(user.id));
@@ -190,12 +212,11 @@ async fn sandbox_only(port: u16) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Starts sandbox Bink on `port` (0 = any) and the demo upstream on the next port.
-async fn start_sandbox(port: u16) -> anyhow::Result<(String, String)> {
-    let bink = SandboxBink::new();
-    let bink_addr = sandbox::spawn(bink.router(), SocketAddr::from(([127, 0, 0, 1], port)))
+/// Starts the sandboxes on `port` (0 = any) and the demo upstream on the next port.
+async fn start_sandbox(port: u16) -> anyhow::Result<(Sandboxes, String)> {
+    let sandboxes = Sandboxes::spawn(SocketAddr::from(([127, 0, 0, 1], port)))
         .await
-        .context("cannot start sandbox Bink")?;
+        .context("cannot start the sandboxes")?;
     let upstream_port = if port == 0 { 0 } else { port.saturating_add(1) };
     let upstream_addr = sandbox::spawn(
         sandbox::upstream::router(),
@@ -203,8 +224,5 @@ async fn start_sandbox(port: u16) -> anyhow::Result<(String, String)> {
     )
     .await
     .context("cannot start the demo upstream")?;
-    Ok((
-        format!("http://{bink_addr}"),
-        format!("http://{upstream_addr}"),
-    ))
+    Ok((sandboxes, format!("http://{upstream_addr}")))
 }

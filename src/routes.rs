@@ -30,6 +30,13 @@ pub async fn ready(State(state): State<AppState>) -> Response {
             down.push("redis");
         }
     }
+    if let Some(integrations) = &state.integrations {
+        let up = integrations.store.ping().await;
+        checks.insert("database".into(), if up { "up" } else { "down" }.into());
+        if !up {
+            down.push("database");
+        }
+    }
     let (status, body) = if down.is_empty() {
         (
             StatusCode::OK,

@@ -32,6 +32,12 @@ pub mod defaults {
     pub const SESSION_LIFETIME: &str = "12h";
     pub const REVALIDATE_AFTER: &str = "5m";
     pub const REDIS_URL: &str = "redis://127.0.0.1:6379";
+    pub const DATABASE_URL: &str = "sqlite://bink-proxy.db";
+    pub const PROVIDER_TIMEOUT: &str = "10s";
+    pub const BINDBEE_BASE_URL: &str = "https://api.bindbee.dev";
+    pub const KOMBO_BASE_URL: &str = "https://api.kombo.dev/v1";
+    /// Kombo's documented CDN build of `@kombo-api/connect` (sets `window.KomboConnect`).
+    pub const KOMBO_SDK_URL: &str = "https://unpkg.com/@kombo-api/connect@1.3.0/dist/index.js";
     pub const CACHE_TTL: &str = "60s";
     pub const NEGATIVE_CACHE_TTL: &str = "5s";
     pub const CACHE_MAX_ENTRIES: u64 = 100_000;
@@ -46,6 +52,40 @@ pub struct Config {
     pub tokens: TokenConfig,
     pub access: AccessPolicy,
     pub headers: HeaderConfig,
+    pub integrations: IntegrationsConfig,
+}
+
+/// `[integrations]`: the embedded Bindbee and Kombo flows.
+#[derive(Debug, Clone)]
+pub struct IntegrationsConfig {
+    pub enabled: bool,
+    /// May hold a password, hence secret. `sqlite://...` or `postgres://...`.
+    pub database_url: Secret,
+    /// The current key; present whenever `enabled` (validated).
+    pub encryption_key: Option<SecretKey>,
+    pub previous_encryption_keys: Vec<SecretKey>,
+    pub provider_timeout: Duration,
+    pub organization: OrganizationMode,
+    pub bindbee: ProviderConfig,
+    pub kombo: ProviderConfig,
+}
+
+/// What an integration belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrganizationMode {
+    /// The Bink user id.
+    User,
+    /// The lower-cased domain of the user's email (users without email are refused).
+    EmailDomain,
+}
+
+#[derive(Debug, Clone)]
+pub struct ProviderConfig {
+    /// `None`: the provider is not configured (its routes answer 404).
+    pub api_key: Option<Secret>,
+    pub base_url: Url,
+    /// The vendor's front-end script loaded by `/integrations/ui` and `connect.js`.
+    pub sdk_url: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -292,6 +332,7 @@ impl Config {
         let session = validate_session(&raw.session, sign_in, &mut p);
         let tokens = validate_tokens(&raw.tokens, &mut p);
         let access = AccessPolicy::from_raw(&raw.access, &mut p);
+        let integrations = validate_integrations(&raw.integrations, &mut p);
         let headers = HeaderConfig {
             pass_authorization: raw.headers.pass_authorization.unwrap_or(false),
             pass_access_token: raw.headers.pass_access_token.unwrap_or(false),
@@ -303,19 +344,23 @@ impl Config {
                 check_cookie_scope(server, session, &mut p);
             }
         }
-        match (server, bink, session, tokens, access) {
-            (Some(server), Some(bink), Some(session), Some(tokens), Some(access))
-                if p.0.is_empty() =>
-            {
-                Ok(Config {
-                    server,
-                    bink,
-                    session,
-                    tokens,
-                    access,
-                    headers,
-                })
-            }
+        match (server, bink, session, tokens, access, integrations) {
+            (
+                Some(server),
+                Some(bink),
+                Some(session),
+                Some(tokens),
+                Some(access),
+                Some(integrations),
+            ) if p.0.is_empty() => Ok(Config {
+                server,
+                bink,
+                session,
+                tokens,
+                access,
+                headers,
+                integrations,
+            }),
             _ => Err(ConfigError { problems: p.0 }),
         }
     }
@@ -397,6 +442,40 @@ impl Config {
             .map(|p| p.display().to_string())
             .unwrap_or_default();
         out += &format!("identity_jwt_key_file = {}\n", q(&key_file));
+        let i = &self.integrations;
+        out += "\n[integrations]\n";
+        out += &format!("enabled = {}\n", i.enabled);
+        out += &format!(
+            "database_url = {}\n",
+            q(&redact_url(i.database_url.expose()))
+        );
+        let key = if i.encryption_key.is_some() {
+            "[redacted]"
+        } else {
+            ""
+        };
+        out += &format!("encryption_key = {}\n", q(key));
+        out += &format!(
+            "previous_encryption_keys = [{}]\n",
+            vec!["\"[redacted]\""; i.previous_encryption_keys.len()].join(", ")
+        );
+        out += &format!("provider_timeout = {}\n", dur(i.provider_timeout));
+        let org = match i.organization {
+            OrganizationMode::User => "user",
+            OrganizationMode::EmailDomain => "email_domain",
+        };
+        out += &format!("organization = {}\n", q(org));
+        for (name, p) in [("bindbee", &i.bindbee), ("kombo", &i.kombo)] {
+            out += &format!("\n[integrations.{name}]\n");
+            let key = if p.api_key.is_some() {
+                "[redacted]"
+            } else {
+                ""
+            };
+            out += &format!("api_key = {}\n", q(key));
+            out += &format!("base_url = {}\n", q(p.base_url.as_str()));
+            out += &format!("sdk_url = {}\n", q(p.sdk_url.as_deref().unwrap_or("")));
+        }
         out
     }
 }
@@ -727,6 +806,161 @@ fn check_cookie_scope(server: &ServerConfig, session: &SessionConfig, p: &mut Pr
             );
         }
     }
+}
+
+/// A URL with any password (`user:password@`, or a `password=` query parameter, which
+/// sqlx's PostgreSQL driver also reads) replaced, for printing.
+fn redact_url(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(mut u) => {
+            let in_userinfo = u.password().is_some();
+            let in_query = u.query_pairs().any(|(k, _)| k == "password");
+            if !in_userinfo && !in_query {
+                return url.to_string();
+            }
+            if in_userinfo {
+                let _ = u.set_password(Some("redacted"));
+            }
+            if in_query {
+                let pairs: Vec<(String, String)> = u
+                    .query_pairs()
+                    .map(|(k, v)| {
+                        let v = if k == "password" {
+                            "redacted".into()
+                        } else {
+                            v
+                        };
+                        (k.into_owned(), v.into_owned())
+                    })
+                    .collect();
+                u.query_pairs_mut().clear().extend_pairs(pairs);
+            }
+            u.to_string()
+        }
+        Err(_) => url.to_string(),
+    }
+}
+
+fn validate_integrations(r: &raw::RawIntegrations, p: &mut Problems) -> Option<IntegrationsConfig> {
+    let enabled = r.enabled.unwrap_or(false);
+    let database_url = secret_value(
+        p,
+        "integrations.database_url",
+        &r.database_url,
+        &r.database_url_file,
+    )
+    .unwrap_or_else(|| Secret::new(defaults::DATABASE_URL));
+    let db = database_url.expose();
+    if !(db.starts_with("sqlite:")
+        || db.starts_with("postgres://")
+        || db.starts_with("postgresql://"))
+    {
+        p.add(
+            "integrations.database_url",
+            "must start with sqlite: or postgres://",
+        );
+    }
+    let encryption_key = match secret_value(
+        p,
+        "integrations.encryption_key",
+        &r.encryption_key,
+        &r.encryption_key_file,
+    ) {
+        Some(k) => parse_key(k.expose())
+            .map_err(|e| p.add("integrations.encryption_key", e))
+            .ok(),
+        None => {
+            if enabled {
+                p.add(
+                    "integrations.encryption_key",
+                    "required when integrations are enabled: 32 bytes, base64 (`bink-proxy gen-secret`)",
+                );
+            }
+            None
+        }
+    };
+    let previous_encryption_keys = r
+        .previous_encryption_keys
+        .iter()
+        .flatten()
+        .enumerate()
+        .filter_map(|(i, k)| {
+            parse_key(k)
+                .map_err(|e| p.add(format!("integrations.previous_encryption_keys[{i}]"), e))
+                .ok()
+        })
+        .collect();
+    let provider_timeout = p.parse(
+        "integrations.provider_timeout",
+        r.provider_timeout.as_deref(),
+        defaults::PROVIDER_TIMEOUT,
+        positive_duration,
+    );
+    let organization = match non_empty(&r.organization).unwrap_or("user") {
+        "user" => Some(OrganizationMode::User),
+        "email_domain" => Some(OrganizationMode::EmailDomain),
+        other => {
+            p.add(
+                "integrations.organization",
+                format!("must be \"user\" or \"email_domain\" (got {other:?})"),
+            );
+            None
+        }
+    };
+    let bindbee = validate_provider(&r.bindbee, "bindbee", defaults::BINDBEE_BASE_URL, None, p);
+    let kombo = validate_provider(
+        &r.kombo,
+        "kombo",
+        defaults::KOMBO_BASE_URL,
+        Some(defaults::KOMBO_SDK_URL),
+        p,
+    );
+    Some(IntegrationsConfig {
+        enabled,
+        database_url,
+        encryption_key,
+        previous_encryption_keys,
+        provider_timeout: provider_timeout?,
+        organization: organization?,
+        bindbee: bindbee?,
+        kombo: kombo?,
+    })
+}
+
+fn validate_provider(
+    r: &raw::RawProvider,
+    name: &str,
+    default_base: &str,
+    default_sdk: Option<&str>,
+    p: &mut Problems,
+) -> Option<ProviderConfig> {
+    let key = format!("integrations.{name}");
+    let api_key = secret_value(p, &format!("{key}.api_key"), &r.api_key, &r.api_key_file);
+    let base_url = p.parse(
+        &format!("{key}.base_url"),
+        non_empty(&r.base_url),
+        default_base,
+        parse_http_url,
+    );
+    let sdk_url = non_empty(&r.sdk_url).or(default_sdk).map(str::to_string);
+    if let Some(sdk) = &sdk_url {
+        if parse_http_url(sdk).is_err() && !sdk.starts_with('/') {
+            p.add(
+                format!("{key}.sdk_url"),
+                "must be an http(s) URL or a path on the proxy",
+            );
+        }
+    } else if api_key.is_some() {
+        p.add(
+            format!("{key}.sdk_url"),
+            "required when the provider is configured: the URL of the vendor's front-end script",
+        );
+    }
+    Some(ProviderConfig {
+        api_key,
+        base_url: base_url?,
+        sdk_url,
+    })
 }
 
 fn validate_tokens(r: &raw::RawTokens, p: &mut Problems) -> Option<TokenConfig> {

@@ -15,6 +15,33 @@ pub struct RawConfig {
     pub tokens: RawTokens,
     pub access: RawAccess,
     pub headers: RawHeaders,
+    pub integrations: RawIntegrations,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawIntegrations {
+    #[serde(deserialize_with = "lenient::opt_bool")]
+    pub enabled: Option<bool>,
+    pub database_url: Option<String>,
+    pub database_url_file: Option<String>,
+    pub encryption_key: Option<String>,
+    pub encryption_key_file: Option<String>,
+    #[serde(deserialize_with = "lenient::opt_list")]
+    pub previous_encryption_keys: Option<Vec<String>>,
+    pub provider_timeout: Option<String>,
+    pub organization: Option<String>,
+    pub bindbee: RawProvider,
+    pub kombo: RawProvider,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawProvider {
+    pub api_key: Option<String>,
+    pub api_key_file: Option<String>,
+    pub base_url: Option<String>,
+    pub sdk_url: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use bink_proxy::config::{Config, NoEnv};
-use bink_proxy::sandbox::{self, SandboxBink};
+use bink_proxy::sandbox::{self, SandboxBink, Sandboxes};
 use bink_proxy::Running;
 
 pub const ADA: &str = "bink_pat_sandbox_ada_free";
@@ -28,11 +28,28 @@ pub struct Opts {
     pub sign_in: bool,
     /// Replaces the demo upstream's URL.
     pub upstream: Option<String>,
+    /// Enables `/integrations` against the sandbox vendors, with these extra
+    /// `[integrations]` lines (a fresh SQLite file and a test key unless given).
+    pub integrations: Option<String>,
+}
+
+/// The current integrations key of every test stack.
+pub const ENCRYPTION_KEY: &str = "aW50ZWdyYXRpb25zLWVuY3J5cHRpb24ta2V5LTMyISE=";
+
+/// A fresh SQLite database URL in the temp dir.
+pub fn temp_sqlite_url() -> String {
+    let path = std::env::temp_dir().join(format!(
+        "bink-test-{}-{}.db",
+        std::process::id(),
+        rand::random::<u64>()
+    ));
+    format!("sqlite://{}", path.display())
 }
 
 pub struct Stack {
     pub proxy: Running,
     pub bink: SandboxBink,
+    pub sandboxes: Sandboxes,
     pub upstream_addr: SocketAddr,
     pub base: String,
     pub client: reqwest::Client,
@@ -70,6 +87,36 @@ pub async fn closed_port() -> SocketAddr {
 pub const COOKIE_SECRET: &str = "c2FuZGJveC1jb29raWUtc2VjcmV0LTMyLWJ5dGVzISE=";
 
 pub fn config_toml(opts: &Opts, bink: SocketAddr, upstream: &str) -> String {
+    config_toml_with(opts, bink, upstream, None)
+}
+
+pub fn config_toml_with(
+    opts: &Opts,
+    bink: SocketAddr,
+    upstream: &str,
+    vendors: Option<&Sandboxes>,
+) -> String {
+    let integrations = match (&opts.integrations, vendors) {
+        (Some(extra), Some(vendors)) => {
+            let key = if extra.contains("encryption_key =") {
+                String::new()
+            } else {
+                format!("encryption_key = \"{ENCRYPTION_KEY}\"\n")
+            };
+            let db = if extra.contains("database_url") {
+                String::new()
+            } else {
+                format!("database_url = \"{}\"\n", temp_sqlite_url())
+            };
+            let providers = if extra.contains("[integrations.") {
+                String::new()
+            } else {
+                vendors.integrations_toml()
+            };
+            format!("\n[integrations]\nenabled = true\n{key}{db}{extra}\n\n{providers}")
+        }
+        _ => String::new(),
+    };
     let timeout = if opts.bink.contains("timeout") {
         ""
     } else {
@@ -101,30 +148,35 @@ pub fn config_toml(opts: &Opts, bink: SocketAddr, upstream: &str) -> String {
         "[server]\nlisten = \"127.0.0.1:0\"\nupstream = \"{upstream}\"\n{}\n\
          [bink]\nbase_url = \"http://{bink}\"\n{timeout}\n{client}{}\n\
          [session]\n{session_defaults}{}\n\
-         [tokens]\n{}\n[access]\n{}\n[headers]\n{}\n",
+         [tokens]\n{}\n[access]\n{}\n[headers]\n{}\n{integrations}",
         opts.server, opts.bink, opts.session, opts.tokens, opts.access, opts.headers
     )
 }
 
 impl Stack {
     pub async fn start(opts: Opts) -> Stack {
-        let (bink, bink_addr) = spawn_bink().await;
+        let sandboxes = Sandboxes::spawn(([127, 0, 0, 1], 0).into()).await.unwrap();
         let upstream_addr = spawn_upstream().await;
-        Stack::start_with(opts, bink, bink_addr, upstream_addr).await
+        Stack::start_with(opts, sandboxes, upstream_addr).await
     }
 
-    /// A proxy in front of an existing sandbox and upstream (several instances, one Bink).
-    pub async fn start_with(
+    /// A proxy in front of existing sandboxes and upstream (several instances, one Bink).
+    pub async fn start_with(opts: Opts, sandboxes: Sandboxes, upstream_addr: SocketAddr) -> Stack {
+        Stack::try_start_with(opts, sandboxes, upstream_addr)
+            .await
+            .unwrap()
+    }
+
+    pub async fn try_start_with(
         opts: Opts,
-        bink: SandboxBink,
-        bink_addr: SocketAddr,
+        sandboxes: Sandboxes,
         upstream_addr: SocketAddr,
-    ) -> Stack {
+    ) -> Result<Stack, String> {
         let upstream = opts
             .upstream
             .clone()
             .unwrap_or_else(|| format!("http://{upstream_addr}"));
-        let mut toml = config_toml(&opts, bink_addr, &upstream);
+        let mut toml = config_toml_with(&opts, sandboxes.addr, &upstream, Some(&sandboxes));
         if opts.sign_in {
             // public_url must be the address the test client uses; pick the port first.
             let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -137,16 +189,19 @@ impl Stack {
                 &format!("listen = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\""),
             );
         }
-        let config = Config::from_toml(&toml, &NoEnv).unwrap();
-        let proxy = bink_proxy::start(config, false).await.unwrap();
+        let config = Config::from_toml(&toml, &NoEnv).map_err(|e| e.to_string())?;
+        let proxy = bink_proxy::start(config, false)
+            .await
+            .map_err(|e| e.to_string())?;
         let base = format!("http://{}", proxy.addr);
-        Stack {
+        Ok(Stack {
             proxy,
-            bink,
+            bink: sandboxes.bink.clone(),
+            sandboxes,
             upstream_addr,
             base,
             client: client(),
-        }
+        })
     }
 
     pub async fn default() -> Stack {

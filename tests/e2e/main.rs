@@ -5,6 +5,7 @@ mod common;
 mod bearer;
 mod data_path;
 mod headers;
+mod integrations;
 mod policy;
 mod process;
 mod redis_store;

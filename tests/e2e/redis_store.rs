@@ -32,10 +32,12 @@ fn session_cookie(jar: &reqwest::cookie::Jar, s: &Stack) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_share_sessions_and_sign_out_ends_them_everywhere() {
-    let (bink, bink_addr) = spawn_bink().await;
+    let sandboxes = bink_proxy::sandbox::Sandboxes::spawn(([127, 0, 0, 1], 0).into())
+        .await
+        .unwrap();
     let upstream = spawn_upstream().await;
-    let a = Stack::start_with(redis_opts(), bink.clone(), bink_addr, upstream).await;
-    let b = Stack::start_with(redis_opts(), bink.clone(), bink_addr, upstream).await;
+    let a = Stack::start_with(redis_opts(), sandboxes.clone(), upstream).await;
+    let b = Stack::start_with(redis_opts(), sandboxes.clone(), upstream).await;
     let ready: serde_json::Value = a
         .client
         .get(a.url("/ready"))

@@ -1,0 +1,158 @@
+//! `/integrations`: the backend half of the Bindbee Embed and Kombo Connect flows. The
+//! vendor's front end runs in the browser; everything that needs an API key, and the
+//! resulting credential, stays here — encrypted at rest, bound to an organization.
+
+pub mod crypto;
+pub mod providers;
+pub mod routes;
+pub mod store;
+pub mod ui;
+
+use serde::Serialize;
+
+use crate::config::{IntegrationsConfig, OrganizationMode};
+use crate::identity::Identity;
+
+use crypto::{Binding, CredentialCipher};
+use providers::{bindbee::Bindbee, kombo::Kombo, ApiClient};
+use store::{Record, Store};
+
+/// The end-user fields sent to vendors.
+#[derive(Debug, Clone)]
+pub struct EndUser {
+    /// The organization: `origin_id` / `end_user_origin_id`.
+    pub origin_id: String,
+    /// The user's name, else username, else the organization.
+    pub org_name: String,
+    pub email: Option<String>,
+}
+
+/// Everything `/integrations` needs, built once at start-up.
+pub struct Integrations {
+    pub store: Store,
+    pub cipher: CredentialCipher,
+    pub organization: OrganizationMode,
+    pub bindbee: Option<Bindbee>,
+    pub kombo: Option<Kombo>,
+    pub bindbee_sdk: Option<String>,
+    pub kombo_sdk: Option<String>,
+}
+
+impl Integrations {
+    /// Connects to the database (migrating it) and proves every stored record's key is
+    /// configured and correct: a wrong key is a start-up error, never garbage later.
+    pub async fn start(config: &IntegrationsConfig) -> Result<Integrations, String> {
+        let key = config
+            .encryption_key
+            .as_ref()
+            .ok_or("integrations.encryption_key: required when integrations are enabled")?;
+        let cipher = CredentialCipher::new(key, &config.previous_encryption_keys);
+        let store = Store::connect(config.database_url.expose())
+            .await
+            .map_err(|e| format!("integrations.database_url: cannot open the database: {e}"))?;
+        let samples = store
+            .sample_per_key()
+            .await
+            .map_err(|e| format!("integrations.database_url: cannot read integrations: {e}"))?;
+        for record in samples {
+            if !cipher.knows(&record.key_id) {
+                return Err(format!(
+                    "integrations.encryption_key: stored integrations were sealed with key {} which is neither \
+                     integrations.encryption_key nor in integrations.previous_encryption_keys",
+                    record.key_id
+                ));
+            }
+            cipher
+                .open(&binding(&record), &record.credential, &record.key_id)
+                .map_err(|e| {
+                    format!(
+                        "integrations.encryption_key: integration {} does not decrypt: {e}",
+                        record.id
+                    )
+                })?;
+        }
+        let client = |p: &crate::config::ProviderConfig| -> Result<Option<ApiClient>, String> {
+            p.api_key
+                .as_ref()
+                .map(|key| ApiClient::new(&p.base_url, key.clone(), config.provider_timeout))
+                .transpose()
+        };
+        Ok(Integrations {
+            store,
+            cipher,
+            organization: config.organization,
+            bindbee: client(&config.bindbee)?.map(Bindbee::new),
+            kombo: client(&config.kombo)?.map(Kombo::new),
+            bindbee_sdk: config.bindbee.sdk_url.clone(),
+            kombo_sdk: config.kombo.sdk_url.clone(),
+        })
+    }
+
+    /// The caller's organization, or `None` when `email_domain` mode meets a user
+    /// without email.
+    pub fn organization_of(&self, identity: &Identity) -> Option<String> {
+        match self.organization {
+            OrganizationMode::User => Some(identity.id.clone()),
+            OrganizationMode::EmailDomain => identity.email_domain(),
+        }
+    }
+
+    pub fn end_user(&self, identity: &Identity, organization: &str) -> EndUser {
+        EndUser {
+            origin_id: organization.to_string(),
+            org_name: identity
+                .name
+                .clone()
+                .or_else(|| identity.username.clone())
+                .unwrap_or_else(|| organization.to_string()),
+            email: identity.email.clone(),
+        }
+    }
+}
+
+impl Integrations {
+    /// The record's credential (Bindbee connector token, Kombo integration id), for the
+    /// unified-API calls that need it. Fails for a record sealed under another binding.
+    pub fn open_credential(&self, record: &Record) -> Result<String, crypto::CryptoError> {
+        self.cipher
+            .open(&binding(record), &record.credential, &record.key_id)
+    }
+}
+
+pub fn binding(record: &Record) -> Binding<'_> {
+    Binding {
+        organization: &record.organization,
+        provider: &record.provider,
+        remote_id: &record.remote_id,
+    }
+}
+
+/// An integration as the API shows it: never the credential.
+#[derive(Debug, Clone, Serialize)]
+pub struct IntegrationView {
+    pub id: String,
+    pub provider: String,
+    pub category: String,
+    pub tool: String,
+    pub remote_id: String,
+    pub status: String,
+    pub created_at: String,
+    pub created_by: String,
+}
+
+impl From<&Record> for IntegrationView {
+    fn from(r: &Record) -> Self {
+        let created =
+            std::time::UNIX_EPOCH + std::time::Duration::from_secs(r.created_at.max(0) as u64);
+        IntegrationView {
+            id: r.id.clone(),
+            provider: r.provider.clone(),
+            category: r.category.clone(),
+            tool: r.tool.clone(),
+            remote_id: r.remote_id.clone(),
+            status: r.status.clone(),
+            created_at: humantime::format_rfc3339_seconds(created).to_string(),
+            created_by: r.created_by.clone(),
+        }
+    }
+}

@@ -1,0 +1,883 @@
+//! Sandbox Kombo: the Connect API (create-link, integration-by-token and the deprecated
+//! activate-integration), a connect page speaking the exact `postMessage` protocol of the
+//! npm package `@kombo-api/connect`, and a `sdk.js` mimicking that package's UMD build.
+//! Meant to be nested by the caller (at `/kombo`); `public_base` is the absolute URL of
+//! that mount point, and the API lives under its `/v1`.
+//!
+//! Routes, relative to the mount point:
+//! - `POST /v1/connect/create-link` (API key) → `{"status":"success","data":{"link"}}`
+//! - `GET  /v1/connect/integration-by-token/{token}` (API key, single use)
+//! - `POST /v1/connect/activate-integration` `{"token"}` (API key, same single-use pool)
+//! - `GET  /connect?token=lk_...` → the connect page (HTML)
+//! - `POST /connect/complete` `{"token"}` → `{"activation_token"}` (browser side, no key)
+//! - `GET  /sdk.js` → `window.KomboConnect = { showKomboConnect(link) }`
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::bindbee::{
+    apply_fault, authorized, connect_page_response, is_slug, javascript, lock, mount_path,
+    no_store, page_script, parse_json, random_token, required_str, Brand,
+};
+use super::bink::Fault;
+use crate::error::html_escape;
+
+/// The categories Kombo's create-link accepts.
+pub const KOMBO_CATEGORIES: &[&str] = &["HRIS", "ATS", "ASSESSMENT", "LMS"];
+/// The tool an integration reports when the link did not name one.
+pub const KOMBO_DEFAULT_TOOL: &str = "personio";
+
+/// What a link was created for.
+#[derive(Clone, Debug)]
+struct Link {
+    email: String,
+    org_name: String,
+    origin_id: String,
+    category: String,
+    tool: Option<String>,
+    language: Option<String>,
+}
+
+impl Link {
+    fn tool(&self) -> &str {
+        self.tool.as_deref().unwrap_or(KOMBO_DEFAULT_TOOL)
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    api_key: String,
+    /// link token (`lk_...`) → what it was created for.
+    links: Mutex<HashMap<String, Link>>,
+    /// activation token → the link it was minted for (removed on first exchange).
+    activation: Mutex<HashMap<String, Link>>,
+    /// (origin id, tool) → integration id: reconnecting the same tool for the same
+    /// organization yields the same integration.
+    integrations: Mutex<HashMap<(String, String), String>>,
+    last_request: Mutex<Option<Value>>,
+    fault: RwLock<Fault>,
+    exchange_by_token_missing: AtomicBool,
+    origin_override: RwLock<Option<String>>,
+    create_link_calls: AtomicU64,
+    connect_page_calls: AtomicU64,
+    complete_calls: AtomicU64,
+    integration_by_token_calls: AtomicU64,
+    activate_integration_calls: AtomicU64,
+}
+
+/// A handle to a sandbox Kombo; clones share state.
+#[derive(Clone)]
+pub struct SandboxKombo {
+    inner: Arc<Inner>,
+}
+
+#[derive(Clone)]
+struct Ctx {
+    sandbox: SandboxKombo,
+    public_base: Arc<str>,
+}
+
+const BRAND: Brand = Brand {
+    prefix: "kombo",
+    name: "Kombo Connect",
+    accent: "#0f766e",
+    focus: "#5eead4",
+    dismiss_id: "close",
+    dismiss_label: "Close",
+};
+
+impl SandboxKombo {
+    /// A sandbox accepting `Authorization: Bearer <api_key>` on its API endpoints.
+    pub fn new(api_key: &str) -> SandboxKombo {
+        SandboxKombo {
+            inner: Arc::new(Inner {
+                api_key: api_key.to_string(),
+                ..Inner::default()
+            }),
+        }
+    }
+
+    pub fn api_key(&self) -> &str {
+        &self.inner.api_key
+    }
+
+    /// The routes, to be nested by the caller; `public_base` is the absolute URL of the
+    /// mount point (e.g. `http://127.0.0.1:P/kombo`; the API base URL is then
+    /// `http://127.0.0.1:P/kombo/v1`).
+    pub fn router(&self, public_base: &str) -> Router {
+        let ctx = Ctx {
+            sandbox: self.clone(),
+            public_base: public_base.trim_end_matches('/').into(),
+        };
+        Router::new()
+            .route("/v1/connect/create-link", post(create_link))
+            .route(
+                "/v1/connect/integration-by-token/{token}",
+                get(integration_by_token),
+            )
+            .route(
+                "/v1/connect/activate-integration",
+                post(activate_integration),
+            )
+            .route("/connect", get(connect_page))
+            .route("/connect/complete", post(complete))
+            .route("/sdk.js", get(sdk))
+            .with_state(ctx)
+    }
+
+    /// Makes the API endpoints (create-link, integration-by-token, activate-integration)
+    /// misbehave.
+    pub fn set_fault(&self, fault: Fault) {
+        if let Ok(mut f) = self.inner.fault.write() {
+            *f = fault;
+        }
+    }
+
+    /// When set, integration-by-token answers 404 for every token (without consuming it),
+    /// as if the endpoint did not exist: callers must fall back to activate-integration.
+    pub fn set_exchange_by_token_missing(&self, missing: bool) {
+        self.inner
+            .exchange_by_token_missing
+            .store(missing, Ordering::SeqCst);
+    }
+
+    /// When set, the exchange endpoints report this `end_user_origin_id` instead of the
+    /// link's.
+    pub fn set_origin_override(&self, origin_id: Option<String>) {
+        if let Ok(mut o) = self.inner.origin_override.write() {
+            *o = origin_id;
+        }
+    }
+
+    /// What the connect page's "Connect" button does: mints a single-use activation token
+    /// for a known link, given as the whole link URL or as its `token` (`lk_...`).
+    pub fn complete_link(&self, link_or_token: &str) -> Option<String> {
+        let token = match url::Url::parse(link_or_token) {
+            Ok(url) => url
+                .query_pairs()
+                .find(|(k, _)| k == "token")
+                .map(|(_, v)| v.into_owned())?,
+            Err(_) => link_or_token.to_string(),
+        };
+        let link = lock(&self.inner.links).get(&token).cloned()?;
+        let activation_token = random_token("at_");
+        lock(&self.inner.activation).insert(activation_token.clone(), link);
+        Some(activation_token)
+    }
+
+    /// The last create-link body received (with a valid API key), valid or not.
+    pub fn last_request(&self) -> Option<Value> {
+        lock(&self.inner.last_request).clone()
+    }
+
+    pub fn create_link_calls(&self) -> u64 {
+        self.inner.create_link_calls.load(Ordering::SeqCst)
+    }
+
+    pub fn connect_page_calls(&self) -> u64 {
+        self.inner.connect_page_calls.load(Ordering::SeqCst)
+    }
+
+    pub fn complete_calls(&self) -> u64 {
+        self.inner.complete_calls.load(Ordering::SeqCst)
+    }
+
+    pub fn integration_by_token_calls(&self) -> u64 {
+        self.inner.integration_by_token_calls.load(Ordering::SeqCst)
+    }
+
+    pub fn activate_integration_calls(&self) -> u64 {
+        self.inner.activate_integration_calls.load(Ordering::SeqCst)
+    }
+
+    fn fault(&self) -> Fault {
+        self.inner.fault.read().map(|f| *f).unwrap_or_default()
+    }
+
+    /// Redeems an activation token once: the integration it stands for, or 404.
+    fn exchange(&self, token: &str) -> Response {
+        let Some(link) = lock(&self.inner.activation).remove(token) else {
+            return error(StatusCode::NOT_FOUND, "not found");
+        };
+        let id = lock(&self.inner.integrations)
+            .entry((link.origin_id.clone(), link.tool().to_string()))
+            .or_insert_with(|| random_token("kmb_int_"))
+            .clone();
+        let origin_id = self
+            .inner
+            .origin_override
+            .read()
+            .ok()
+            .and_then(|o| o.clone())
+            .unwrap_or_else(|| link.origin_id.clone());
+        no_store(Json(json!({
+            "status": "success",
+            "data": {
+                "id": id,
+                "tool": link.tool(),
+                "category": link.category,
+                "end_user_origin_id": origin_id,
+                "end_user_organization_name": link.org_name,
+                "end_user_email": link.email,
+                "setup_status": "COMPLETED",
+            }
+        })))
+    }
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    (status, Json(error_body(message))).into_response()
+}
+
+fn error_body(message: &str) -> Value {
+    json!({"status": "error", "error": {"message": message}})
+}
+
+fn unauthorized() -> Response {
+    error(StatusCode::UNAUTHORIZED, "Invalid or missing API key")
+}
+
+/// `POST /v1/connect/create-link`
+async fn create_link(State(ctx): State<Ctx>, headers: HeaderMap, body: Bytes) -> Response {
+    let sandbox = &ctx.sandbox;
+    sandbox
+        .inner
+        .create_link_calls
+        .fetch_add(1, Ordering::SeqCst);
+    if let Some(r) = apply_fault(sandbox.fault(), error_body).await {
+        return r;
+    }
+    if !authorized(&headers, &sandbox.inner.api_key) {
+        return unauthorized();
+    }
+    let body = match serde_json::from_slice::<Value>(&body) {
+        Ok(v) => v,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &format!("invalid JSON body: {e}")),
+    };
+    *lock(&sandbox.inner.last_request) = Some(body.clone());
+    let link = match validate_link_request(&body) {
+        Ok(link) => link,
+        Err(why) => return error(StatusCode::BAD_REQUEST, &why),
+    };
+    let token = random_token("lk_");
+    lock(&sandbox.inner.links).insert(token.clone(), link);
+    Json(json!({
+        "status": "success",
+        "data": { "link": format!("{}/connect?token={token}", ctx.public_base) }
+    }))
+    .into_response()
+}
+
+fn optional_str<'a>(body: &'a Value, field: &str) -> Result<Option<&'a str>, String> {
+    match body.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(format!("{field}: must be a string")),
+    }
+}
+
+fn validate_link_request(body: &Value) -> Result<Link, String> {
+    // The email must be a string; the sandbox accepts an empty one.
+    let email = body
+        .get("end_user_email")
+        .and_then(Value::as_str)
+        .ok_or("end_user_email: required (a string)")?;
+    let org_name = required_str(body, "end_user_organization_name")?;
+    let origin_id = required_str(body, "end_user_origin_id")?;
+    let category = body
+        .get("integration_category")
+        .and_then(Value::as_str)
+        .ok_or("integration_category: required")?;
+    if !KOMBO_CATEGORIES.contains(&category) {
+        return Err(format!(
+            "integration_category: must be one of {}",
+            KOMBO_CATEGORIES.join(", ")
+        ));
+    }
+    let tool = optional_str(body, "integration_tool")?;
+    if tool.is_some_and(|t| !is_slug(t)) {
+        return Err("integration_tool: must be a tool id such as personio".into());
+    }
+    let language = optional_str(body, "language")?;
+    if language.is_some_and(|l| !is_language(l)) {
+        return Err("language: must be a language code such as en or de".into());
+    }
+    match body.get("link_type").and_then(Value::as_str) {
+        Some("EMBEDDED") => {}
+        Some(_) => return Err("link_type: the sandbox only creates EMBEDDED links".into()),
+        None => return Err("link_type: required (EMBEDDED)".into()),
+    }
+    Ok(Link {
+        email: email.to_string(),
+        org_name,
+        origin_id,
+        category: category.to_string(),
+        tool: tool.map(str::to_string),
+        language: language.map(str::to_string),
+    })
+}
+
+fn is_language(s: &str) -> bool {
+    (2..=8).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphabetic() || b == b'-')
+}
+
+#[derive(Deserialize)]
+struct ConnectQuery {
+    token: Option<String>,
+}
+
+/// `GET /connect?token=lk_...` (the real package appends `sdkv=...`, which is ignored).
+async fn connect_page(State(ctx): State<Ctx>, Query(q): Query<ConnectQuery>) -> Response {
+    let sandbox = &ctx.sandbox;
+    sandbox
+        .inner
+        .connect_page_calls
+        .fetch_add(1, Ordering::SeqCst);
+    let token = q.token.as_deref().unwrap_or_default();
+    let link = lock(&sandbox.inner.links).get(token).cloned();
+    let complete_url = format!("{}/connect/complete", mount_path(&ctx.public_base));
+    let script = page_script(
+        "kombo",
+        "{ token: token }",
+        "{ type: 'success', data: { activation_token: body.activation_token } }",
+        "{ type: 'close' }",
+    );
+    match link {
+        Some(link) => {
+            let body = format!(
+                "<h1 id=\"kombo-title\">Connect {tool}</h1>\
+                 <p id=\"kombo-desc\" class=\"note\">{org} is connecting its {category} system \
+                 through Kombo. This sandbox stands in for Kombo: no credentials are asked \
+                 for.</p>\
+                 <dl><dt>Organization</dt><dd>{org}</dd><dt>Tool</dt><dd>{tool}</dd>\
+                 <dt>Category</dt><dd>{category}</dd><dt>Email</dt><dd>{email}</dd></dl>",
+                tool = html_escape(link.tool()),
+                org = html_escape(&link.org_name),
+                category = html_escape(&link.category),
+                email = html_escape(if link.email.is_empty() {
+                    "none"
+                } else {
+                    &link.email
+                }),
+            );
+            connect_page_response(
+                StatusCode::OK,
+                &BRAND,
+                &format!("Connect {} — Kombo", link.tool()),
+                link.language.as_deref().unwrap_or("en"),
+                token,
+                &complete_url,
+                &body,
+                Some("Connect"),
+                &script,
+            )
+        }
+        None => connect_page_response(
+            StatusCode::NOT_FOUND,
+            &BRAND,
+            "Link not found — Kombo",
+            "en",
+            "",
+            &complete_url,
+            "<h1 id=\"kombo-title\">This link is invalid or has expired</h1>\
+             <p id=\"kombo-desc\" class=\"note\">Close this window and start the connection \
+             again.</p>",
+            None,
+            &script,
+        ),
+    }
+}
+
+#[derive(Deserialize)]
+struct TokenBody {
+    token: String,
+}
+
+/// `POST /connect/complete` `{"token": "lk_..."}`: what the connect page's button calls.
+async fn complete(State(ctx): State<Ctx>, body: Bytes) -> Response {
+    let sandbox = &ctx.sandbox;
+    sandbox.inner.complete_calls.fetch_add(1, Ordering::SeqCst);
+    let body: TokenBody = match serde_json::from_slice(&body) {
+        Ok(b) => b,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &format!("invalid body: {e}")),
+    };
+    if !body.token.starts_with("lk_") {
+        return error(StatusCode::NOT_FOUND, "not found");
+    }
+    match sandbox.complete_link(&body.token) {
+        Some(activation_token) => no_store(Json(json!({ "activation_token": activation_token }))),
+        None => error(StatusCode::NOT_FOUND, "not found"),
+    }
+}
+
+/// `GET /v1/connect/integration-by-token/{token}`: single use.
+async fn integration_by_token(
+    State(ctx): State<Ctx>,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+) -> Response {
+    let sandbox = &ctx.sandbox;
+    sandbox
+        .inner
+        .integration_by_token_calls
+        .fetch_add(1, Ordering::SeqCst);
+    if let Some(r) = apply_fault(sandbox.fault(), error_body).await {
+        return r;
+    }
+    if sandbox
+        .inner
+        .exchange_by_token_missing
+        .load(Ordering::SeqCst)
+    {
+        return error(StatusCode::NOT_FOUND, "not found");
+    }
+    if !authorized(&headers, &sandbox.inner.api_key) {
+        return unauthorized();
+    }
+    sandbox.exchange(&token)
+}
+
+/// `POST /v1/connect/activate-integration` `{"token"}`: deprecated, same pool.
+async fn activate_integration(State(ctx): State<Ctx>, headers: HeaderMap, body: Bytes) -> Response {
+    let sandbox = &ctx.sandbox;
+    sandbox
+        .inner
+        .activate_integration_calls
+        .fetch_add(1, Ordering::SeqCst);
+    if let Some(r) = apply_fault(sandbox.fault(), error_body).await {
+        return r;
+    }
+    if !authorized(&headers, &sandbox.inner.api_key) {
+        return unauthorized();
+    }
+    let body = match parse_json(&body) {
+        Ok(v) => v,
+        Err(why) => return error(StatusCode::BAD_REQUEST, &why),
+    };
+    match required_str(&body, "token") {
+        Ok(token) => sandbox.exchange(&token),
+        Err(why) => error(StatusCode::BAD_REQUEST, &why),
+    }
+}
+
+/// `GET /sdk.js`
+async fn sdk() -> Response {
+    javascript(SDK_JS.to_string())
+}
+
+/// Mirrors `@kombo-api/connect`'s UMD build (`dist/index.js`): same global, same errors,
+/// same message handling (by `event.source`), same iframe.
+const SDK_JS: &str = r#"/* @kombo-api/connect (bink-proxy sandbox mimic of the UMD build) */
+(function (global) {
+  'use strict';
+  var isOpen = false;
+  class KomboConnectAlreadyOpenError extends Error {
+    constructor(message) { super(message); this.name = 'KomboConnectAlreadyOpenError'; }
+  }
+  class KomboConnectCancelledError extends Error {
+    constructor(message) { super(message); this.name = 'KomboConnectCancelledError'; }
+  }
+
+  function createIframe(url) {
+    var frame = document.createElement('iframe');
+    frame.setAttribute('src', url);
+    frame.setAttribute('title', 'Kombo Connect');
+    frame.setAttribute('allowtransparency', 'true');
+    frame.setAttribute('allow', 'clipboard-read; clipboard-write');
+    frame.setAttribute('sandbox', 'allow-scripts allow-same-origin allow-forms allow-popups');
+    Object.assign(frame.style, {
+      zIndex: String(Number.MAX_SAFE_INTEGER), position: 'fixed', width: '100%',
+      height: '100%', top: '0', bottom: '0', left: '0', right: '0', border: '0'
+    });
+    return frame;
+  }
+
+  function showKomboConnect(url, options) {
+    options = options || {};
+    return new Promise(function (resolve, reject) {
+      if (isOpen) {
+        return reject(new KomboConnectAlreadyOpenError("There's already a Kombo Connect modal open!"));
+      }
+      var container = options.container || document.body;
+      if (options.container && !options.container.isConnected) {
+        return reject(new Error('The container element passed to showKomboConnect must be attached to the document.'));
+      }
+      isOpen = true;
+      var target = new URL(url, window.location.href);
+      target.searchParams.set('sdkv', 'sandbox');
+      var frame = createIframe(target.toString());
+      container.append(frame);
+      function closeFrame() {
+        window.removeEventListener('message', onMessage);
+        frame.remove();
+        isOpen = false;
+      }
+      var handlers = {
+        close: function () {
+          closeFrame();
+          reject(new KomboConnectCancelledError('The user cancelled the flow!'));
+        },
+        success: function (data) {
+          closeFrame();
+          resolve(data.activation_token);
+        }
+      };
+      function onMessage(event) {
+        if (event.source !== frame.contentWindow) return;
+        var message = event.data || {};
+        var handler = Object.prototype.hasOwnProperty.call(handlers, message.type) && handlers[message.type];
+        if (handler) handler(message.data || {});
+      }
+      window.addEventListener('message', onMessage);
+    });
+  }
+
+  global.KomboConnect = {
+    showKomboConnect: showKomboConnect,
+    KomboConnectAlreadyOpenError: KomboConnectAlreadyOpenError,
+    KomboConnectCancelledError: KomboConnectCancelledError
+  };
+})(typeof globalThis !== 'undefined' ? globalThis : self);
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::SocketAddr;
+    use std::time::{Duration, Instant};
+
+    const KEY: &str = "kombo_test_key";
+
+    /// Serves a sandbox nested at `/kombo`; returns it and the mount's URL.
+    async fn serve() -> (SandboxKombo, String) {
+        let port = {
+            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let base = format!("http://127.0.0.1:{port}/kombo");
+        let k = SandboxKombo::new(KEY);
+        let addr = crate::sandbox::spawn(
+            Router::new().nest("/kombo", k.router(&base)),
+            SocketAddr::from(([127, 0, 0, 1], port)),
+        )
+        .await
+        .unwrap();
+        assert_eq!(addr.port(), port);
+        (k, base)
+    }
+
+    fn link_body() -> Value {
+        json!({
+            "end_user_email": "ben@acme.com",
+            "end_user_organization_name": "Acme \"<b>\" & Co",
+            "end_user_origin_id": "acme.com",
+            "integration_category": "HRIS",
+            "integration_tool": "bamboohr",
+            "language": "de",
+            "link_type": "EMBEDDED",
+        })
+    }
+
+    async fn create(base: &str, key: &str, body: &Value) -> reqwest::Response {
+        reqwest::Client::new()
+            .post(format!("{base}/v1/connect/create-link"))
+            .bearer_auth(key)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn link(base: &str, body: &Value) -> String {
+        let r = create(base, KEY, body).await;
+        assert_eq!(r.status(), 200);
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["status"], "success");
+        v["data"]["link"].as_str().unwrap().to_string()
+    }
+
+    async fn by_token(base: &str, key: &str, token: &str) -> reqwest::Response {
+        reqwest::Client::new()
+            .get(format!("{base}/v1/connect/integration-by-token/{token}"))
+            .bearer_auth(key)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn activate(base: &str, key: &str, token: &str) -> reqwest::Response {
+        reqwest::Client::new()
+            .post(format!("{base}/v1/connect/activate-integration"))
+            .bearer_auth(key)
+            .json(&json!({ "token": token }))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn api_key_is_checked() {
+        let (k, base) = serve().await;
+        let r = create(&base, "wrong", &link_body()).await;
+        assert_eq!(r.status(), 401);
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["status"], "error");
+        assert!(v["error"]["message"].is_string());
+        let r = reqwest::Client::new()
+            .post(format!("{base}/v1/connect/create-link"))
+            .json(&link_body())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401);
+        assert_eq!(by_token(&base, "wrong", "at_x").await.status(), 401);
+        assert_eq!(activate(&base, "", "at_x").await.status(), 401);
+        assert!(k.last_request().is_none());
+        assert_eq!(k.create_link_calls(), 2);
+        assert_eq!(k.integration_by_token_calls(), 1);
+        assert_eq!(k.activate_integration_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn bad_bodies_are_400() {
+        let (k, base) = serve().await;
+        let without = |field: &str| {
+            let mut b = link_body();
+            b.as_object_mut().unwrap().remove(field);
+            b
+        };
+        let with = |field: &str, value: Value| {
+            let mut b = link_body();
+            b[field] = value;
+            b
+        };
+        for body in [
+            without("end_user_email"),
+            without("end_user_origin_id"),
+            without("integration_category"),
+            without("link_type"),
+            with("integration_category", json!("PAYROLL")),
+            with("link_type", json!("MAGIC_LINK")),
+            with("end_user_organization_name", json!("")),
+            with("integration_tool", json!(42)),
+        ] {
+            let r = create(&base, KEY, &body).await;
+            assert_eq!(r.status(), 400, "{body}");
+            let v: Value = r.json().await.unwrap();
+            assert_eq!(v["status"], "error");
+            assert!(v["error"]["message"].as_str().unwrap().len() > 3);
+        }
+        assert_eq!(k.last_request().unwrap()["integration_tool"], 42);
+        let r = reqwest::Client::new()
+            .post(format!("{base}/v1/connect/activate-integration"))
+            .bearer_auth(KEY)
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400);
+    }
+
+    #[tokio::test]
+    async fn full_flow_is_single_use() {
+        let (k, base) = serve().await;
+        let link = link(&base, &link_body()).await;
+        assert!(
+            link.starts_with(&format!("{base}/connect?token=lk_")),
+            "{link}"
+        );
+        assert_eq!(k.last_request().unwrap(), link_body());
+
+        // The page the real package opens (it appends sdkv=...).
+        let r = reqwest::get(format!("{link}&sdkv=1.3.0")).await.unwrap();
+        assert_eq!(r.status(), 200);
+        let html = r.text().await.unwrap();
+        assert!(html.contains("<html lang=\"de\">"));
+        assert!(
+            html.contains("Acme &quot;&lt;b&gt;&quot; &amp; Co"),
+            "{html}"
+        );
+        assert!(!html.contains("<b>"));
+        assert!(html.contains("id=\"kombo-connect\""));
+        assert!(html.contains("id=\"kombo-close\""));
+        assert!(html.contains(&format!(
+            "data-complete=\"{}\"",
+            html_escape("/kombo/connect/complete")
+        )));
+        assert!(
+            html.contains("{ type: 'success', data: { activation_token: body.activation_token } }")
+        );
+        assert!(html.contains("{ type: 'close' }"));
+        assert!(html.contains("window.parent"));
+
+        let token = link.split("token=").nth(1).unwrap();
+        let r = reqwest::Client::new()
+            .post(format!("{base}/connect/complete"))
+            .json(&json!({ "token": token }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let at = r.json::<Value>().await.unwrap()["activation_token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(at.starts_with("at_"));
+
+        let r = by_token(&base, KEY, &at).await;
+        assert_eq!(r.status(), 200);
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["status"], "success");
+        let data = &v["data"];
+        assert!(data["id"].as_str().unwrap().starts_with("kmb_int_"));
+        assert_eq!(data["tool"], "bamboohr");
+        assert_eq!(data["end_user_origin_id"], "acme.com");
+        assert_eq!(data["end_user_organization_name"], "Acme \"<b>\" & Co");
+        assert_eq!(data["end_user_email"], "ben@acme.com");
+        assert_eq!(data["setup_status"], "COMPLETED");
+
+        // Single use, across both exchange endpoints.
+        let r = by_token(&base, KEY, &at).await;
+        assert_eq!(r.status(), 404);
+        assert_eq!(
+            r.json::<Value>().await.unwrap(),
+            json!({"status": "error", "error": {"message": "not found"}})
+        );
+        assert_eq!(activate(&base, KEY, &at).await.status(), 404);
+
+        // The deprecated endpoint redeems from the same pool; same tool, same id.
+        let at2 = k.complete_link(&link).unwrap();
+        let v2: Value = activate(&base, KEY, &at2).await.json().await.unwrap();
+        assert_eq!(v2["data"]["id"], data["id"]);
+        assert_eq!(by_token(&base, KEY, &at2).await.status(), 404);
+        assert_eq!(k.complete_calls(), 1);
+        assert_eq!(k.connect_page_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn default_tool_and_unknown_links() {
+        let (k, base) = serve().await;
+        let mut body = link_body();
+        body.as_object_mut().unwrap().remove("integration_tool");
+        body["language"] = Value::Null;
+        let link = link(&base, &body).await;
+        let at = k.complete_link(&link).unwrap();
+        let v: Value = by_token(&base, KEY, &at).await.json().await.unwrap();
+        assert_eq!(v["data"]["tool"], KOMBO_DEFAULT_TOOL);
+
+        assert!(k.complete_link("lk_nope").is_none());
+        assert!(k
+            .complete_link(&format!("{base}/connect?token=lk_nope"))
+            .is_none());
+        let r = reqwest::Client::new()
+            .post(format!("{base}/connect/complete"))
+            .json(&json!({ "token": "lk_nope" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404);
+        let r = reqwest::get(format!("{base}/connect?token=%22%3E%3Cscript%3E"))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404);
+        let html = r.text().await.unwrap();
+        assert!(html.contains("id=\"kombo-close\""));
+        assert!(!html.contains("id=\"kombo-connect\""));
+        assert!(!html.contains("\"><script>"));
+    }
+
+    #[tokio::test]
+    async fn exchange_by_token_can_go_missing() {
+        let (k, base) = serve().await;
+        let link = link(&base, &link_body()).await;
+        let at = k.complete_link(&link).unwrap();
+        k.set_exchange_by_token_missing(true);
+        assert_eq!(by_token(&base, KEY, &at).await.status(), 404);
+        // The token was not consumed: the fallback still redeems it.
+        let r = activate(&base, KEY, &at).await;
+        assert_eq!(r.status(), 200);
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["data"]["end_user_origin_id"], "acme.com");
+        assert_eq!(k.integration_by_token_calls(), 1);
+        assert_eq!(k.activate_integration_calls(), 1);
+        k.set_exchange_by_token_missing(false);
+        let at = k.complete_link(&link).unwrap();
+        assert_eq!(by_token(&base, KEY, &at).await.status(), 200);
+    }
+
+    #[tokio::test]
+    async fn origin_override() {
+        let (k, base) = serve().await;
+        let link = link(&base, &link_body()).await;
+        k.set_origin_override(Some("evil.example".into()));
+        let at = k.complete_link(&link).unwrap();
+        let v: Value = by_token(&base, KEY, &at).await.json().await.unwrap();
+        assert_eq!(v["data"]["end_user_origin_id"], "evil.example");
+        k.set_origin_override(None);
+        let at = k.complete_link(&link).unwrap();
+        let v: Value = activate(&base, KEY, &at).await.json().await.unwrap();
+        assert_eq!(v["data"]["end_user_origin_id"], "acme.com");
+    }
+
+    #[tokio::test]
+    async fn faults() {
+        let (k, base) = serve().await;
+        k.set_fault(Fault::Status(500));
+        let r = create(&base, KEY, &link_body()).await;
+        assert_eq!(r.status(), 500);
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["error"]["message"], "sandbox fault");
+        assert_eq!(by_token(&base, KEY, "at_x").await.status(), 500);
+        assert_eq!(activate(&base, KEY, "at_x").await.status(), 500);
+
+        k.set_fault(Fault::Status(429));
+        assert_eq!(create(&base, KEY, &link_body()).await.status(), 429);
+
+        k.set_fault(Fault::Garbage);
+        let r = create(&base, KEY, &link_body()).await;
+        assert_eq!(r.status(), 200);
+        assert!(r.json::<Value>().await.is_err());
+
+        k.set_fault(Fault::Delay(Duration::from_millis(200)));
+        let started = Instant::now();
+        assert_eq!(create(&base, KEY, &link_body()).await.status(), 200);
+        assert!(started.elapsed() >= Duration::from_millis(200));
+
+        // Faults are for the API: the browser side keeps working.
+        k.set_fault(Fault::Status(503));
+        let link_url = {
+            k.set_fault(Fault::None);
+            let l = link(&base, &link_body()).await;
+            k.set_fault(Fault::Status(503));
+            l
+        };
+        assert_eq!(reqwest::get(&link_url).await.unwrap().status(), 200);
+        k.set_fault(Fault::None);
+    }
+
+    #[tokio::test]
+    async fn sdk_mimics_the_umd_build() {
+        let (_k, base) = serve().await;
+        let r = reqwest::get(format!("{base}/sdk.js")).await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert!(r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/javascript"));
+        let js = r.text().await.unwrap();
+        assert!(js.contains("global.KomboConnect"));
+        assert!(js.contains("showKomboConnect"));
+        assert!(js.contains("this.name = 'KomboConnectCancelledError'"));
+        assert!(js.contains("event.source !== frame.contentWindow"));
+    }
+}
