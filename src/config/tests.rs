@@ -1,5 +1,5 @@
 //! `Config::from_toml`: defaults, unknown keys, collected problems, environment overrides,
-//! secrets, `[session]`, redaction, and the shipped `config.toml.example`.
+//! secrets, `[session]`, `[integrations]`, redaction, and the shipped `config.toml.example`.
 
 use std::collections::BTreeMap;
 
@@ -19,6 +19,18 @@ const SESSION: &str =
 
 fn key_bytes() -> [u8; 32] {
     std::array::from_fn(|i| i as u8)
+}
+
+/// Standard padded base64, the form `bink-proxy gen-secret` prints.
+fn b64(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// A valid key other than `KEY`: bytes `first..first + 32`, and its base64.
+fn other_key(first: u8) -> ([u8; 32], String) {
+    let bytes: [u8; 32] = std::array::from_fn(|i| first.wrapping_add(i as u8));
+    (bytes, b64(&bytes))
 }
 
 fn ok(text: &str) -> Config {
@@ -120,6 +132,26 @@ fn assert_defaults(c: &Config) {
     assert!(!h.pass_access_token);
     assert!(!h.identity_jwt);
     assert_eq!(h.identity_jwt_key_file, None);
+
+    let i = &c.integrations;
+    assert!(!i.enabled);
+    assert_eq!(i.database_url, Secret::new(defaults::DATABASE_URL));
+    assert_eq!(i.encryption_key, None);
+    assert!(i.previous_encryption_keys.is_empty());
+    assert_eq!(i.provider_timeout, dur(defaults::PROVIDER_TIMEOUT));
+    assert_eq!(i.organization, OrganizationMode::User);
+    assert!(i.bindbee.api_key.is_none());
+    assert_eq!(
+        i.bindbee.base_url,
+        Url::parse(defaults::BINDBEE_BASE_URL).unwrap()
+    );
+    assert_eq!(i.bindbee.sdk_url, None);
+    assert!(i.kombo.api_key.is_none());
+    assert_eq!(
+        i.kombo.base_url,
+        Url::parse(defaults::KOMBO_BASE_URL).unwrap()
+    );
+    assert_eq!(i.kombo.sdk_url.as_deref(), Some(defaults::KOMBO_SDK_URL));
 }
 
 // ---- defaults and required keys -------------------------------------------------------
@@ -194,7 +226,7 @@ fn unknown_key_in_an_access_rule_names_the_rule() {
 
 #[test]
 fn unknown_section_is_an_error_naming_it() {
-    for section in ["integrations", "sever", "sessions"] {
+    for section in ["integration", "sever", "sessions"] {
         let p = problems(&with(&format!("[{section}]\nx = 1\n")), &NoEnv);
         assert_eq!(keys(&p), [section]);
         assert!(p[0].message.contains(section), "{}", p[0].message);
@@ -559,18 +591,38 @@ fn redacted_toml_hides_the_secret_and_parses_back_to_the_same_config() {
 /// (a `[redacted]` placeholder is not a valid cookie secret or Redis URL, and an environment
 /// value beats the file's).
 fn parse_back(redacted: &str, original: &Config) -> Config {
-    use base64::Engine;
     let mut env = BTreeMap::new();
     let mut give = |name: &str, value: String| env.insert(format!("BINK_PROXY_{name}"), value);
     if let Some(s) = &original.bink.client_secret {
         give("BINK__CLIENT_SECRET", s.expose().to_string());
     }
     if let Some(k) = &original.session.cookie_secret {
-        let b64 = base64::engine::general_purpose::STANDARD.encode(k.0);
-        give("SESSION__COOKIE_SECRET", b64);
+        give("SESSION__COOKIE_SECRET", b64(&k.0));
     }
     if let SessionStore::Redis { url } = &original.session.store {
         give("SESSION__REDIS_URL", url.expose().to_string());
+    }
+    let i = &original.integrations;
+    give(
+        "INTEGRATIONS__DATABASE_URL",
+        i.database_url.expose().to_string(),
+    );
+    if let Some(k) = &i.encryption_key {
+        give("INTEGRATIONS__ENCRYPTION_KEY", b64(&k.0));
+    }
+    let previous: Vec<String> = i
+        .previous_encryption_keys
+        .iter()
+        .map(|k| b64(&k.0))
+        .collect();
+    give("INTEGRATIONS__PREVIOUS_ENCRYPTION_KEYS", previous.join(","));
+    for (name, p) in [("BINDBEE", &i.bindbee), ("KOMBO", &i.kombo)] {
+        if let Some(k) = &p.api_key {
+            give(
+                &format!("INTEGRATIONS__{name}__API_KEY"),
+                k.expose().to_string(),
+            );
+        }
     }
     Config::from_toml(redacted, &env)
         .unwrap_or_else(|e| panic!("redacted TOML does not parse back: {e}\n{redacted}"))
@@ -972,6 +1024,642 @@ fn redacted_toml_shows_an_unset_cookie_secret_as_empty() {
     assert_eq!(ok(&redacted).session.cookie_name, "s");
 }
 
+// ---- [integrations] --------------------------------------------------------------------
+
+/// `MINIMAL` with `[integrations]` enabled, the key given, and `body` appended to the section
+/// (sub-tables such as `[integrations.kombo]` may follow in `body`).
+fn integrations_with(body: &str) -> String {
+    with(&format!(
+        "[integrations]\nenabled = true\nencryption_key = \"{KEY}\"\n{body}"
+    ))
+}
+
+#[test]
+fn integrations_defaults_match_the_contract() {
+    // Literal values from SPEC §3 / §1, so a changed constant in `defaults` is noticed.
+    let i = ok(MINIMAL).integrations;
+    assert!(!i.enabled);
+    assert_eq!(i.database_url.expose(), "sqlite://bink-proxy.db");
+    assert_eq!(i.encryption_key, None);
+    assert!(i.previous_encryption_keys.is_empty());
+    assert_eq!(i.provider_timeout, Duration::from_secs(10));
+    assert_eq!(i.organization, OrganizationMode::User);
+    assert!(i.bindbee.api_key.is_none());
+    assert_eq!(i.bindbee.base_url.as_str(), "https://api.bindbee.dev/");
+    assert_eq!(i.bindbee.sdk_url, None);
+    assert!(i.kombo.api_key.is_none());
+    assert_eq!(i.kombo.base_url.as_str(), "https://api.kombo.dev/v1");
+    assert_eq!(
+        i.kombo.sdk_url.as_deref(),
+        Some("https://unpkg.com/@kombo-api/connect@1.3.0/dist/index.js")
+    );
+}
+
+#[test]
+fn integrations_enabled_with_a_key_is_valid() {
+    let c = ok(&integrations_with(
+        "provider_timeout = \"2500ms\"\norganization = \"email_domain\"\n",
+    ));
+    let i = &c.integrations;
+    assert!(i.enabled);
+    assert_eq!(i.encryption_key, Some(SecretKey(key_bytes())));
+    assert_eq!(i.provider_timeout, Duration::from_millis(2500));
+    assert_eq!(i.organization, OrganizationMode::EmailDomain);
+    // No provider is required: both simply stay unconfigured.
+    assert!(i.bindbee.api_key.is_none() && i.kombo.api_key.is_none());
+}
+
+#[test]
+fn integrations_enabled_without_encryption_key_is_an_error_naming_it() {
+    for text in [
+        with("[integrations]\nenabled = true\n"),
+        with("[integrations]\nenabled = true\nencryption_key = \"  \"\n"),
+    ] {
+        let p = problems(&text, &NoEnv);
+        assert_eq!(keys(&p), ["integrations.encryption_key"], "{text}");
+        assert!(p[0].message.contains("gen-secret"), "{:?}", p[0]);
+    }
+    // Disabled, no key is needed.
+    assert!(ok(&with("[integrations]\nenabled = false\n"))
+        .integrations
+        .encryption_key
+        .is_none());
+}
+
+#[test]
+fn integrations_encryption_key_that_is_not_a_32_byte_key_names_it_without_echoing_it() {
+    for value in [
+        "not base64 at all!",
+        "hunter2-hunter2-hunter2",
+        // 16 and 33 bytes.
+        "AAAAAAAAAAAAAAAAAAAAAA==",
+        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8g",
+    ] {
+        for enabled in [true, false] {
+            let text = with(&format!(
+                "[integrations]\nenabled = {enabled}\nencryption_key = \"{value}\"\n"
+            ));
+            let p = problems(&text, &NoEnv);
+            assert_eq!(keys(&p), ["integrations.encryption_key"], "{value}");
+            assert!(!p[0].message.contains(value), "{:?}", p[0]);
+        }
+    }
+    let p = problems(
+        &with("[integrations]\nencryption_key = \"AAAAAAAAAAAAAAAAAAAAAA==\"\n"),
+        &NoEnv,
+    );
+    assert!(p[0].message.contains("32 bytes"), "{:?}", p[0]);
+    assert!(p[0].message.contains("16"), "{:?}", p[0]);
+}
+
+#[test]
+fn integrations_encryption_key_file_is_read_and_both_forms_together_are_an_error() {
+    let file = TempFile::new("encryption-key", &format!("\n{KEY}\n"));
+    let c = ok(&with(&format!(
+        "[integrations]\nenabled = true\nencryption_key_file = {}\n",
+        file.toml_path()
+    )));
+    assert_eq!(c.integrations.encryption_key, Some(SecretKey(key_bytes())));
+
+    let p = problems(
+        &integrations_with(&format!("encryption_key_file = {}\n", file.toml_path())),
+        &NoEnv,
+    );
+    assert!(
+        keys(&p).iter().all(|k| *k == "integrations.encryption_key"),
+        "{p:?}"
+    );
+    assert!(p.iter().any(|p| p.message.contains("not both")), "{p:?}");
+
+    let missing = std::env::temp_dir().join(format!(
+        "bink-proxy-config-test-{}-no-encryption-key",
+        std::process::id()
+    ));
+    let path = toml::Value::String(missing.display().to_string()).to_string();
+    let p = problems(
+        &with(&format!(
+            "[integrations]\nenabled = true\nencryption_key_file = {path}\n"
+        )),
+        &NoEnv,
+    );
+    // The unreadable file, and (because no key resulted) the missing key.
+    assert_eq!(
+        keys(&p),
+        [
+            "integrations.encryption_key_file",
+            "integrations.encryption_key"
+        ]
+    );
+}
+
+#[test]
+fn previous_encryption_keys_are_read_in_order() {
+    let (b1, k1) = other_key(100);
+    let (b2, k2) = other_key(200);
+    let c = ok(&integrations_with(&format!(
+        "previous_encryption_keys = [\"{k1}\", \"{}\"]\n",
+        k2.trim_end_matches('=')
+    )));
+    assert_eq!(
+        c.integrations.previous_encryption_keys,
+        [SecretKey(b1), SecretKey(b2)]
+    );
+
+    // From the environment: comma-separated (base64 has no commas) or the array form.
+    for value in [format!("{k1},{k2}"), format!("[\"{k1}\", \"{k2}\"]")] {
+        let env = [(
+            "BINK_PROXY_INTEGRATIONS__PREVIOUS_ENCRYPTION_KEYS",
+            value.as_str(),
+        )];
+        let c = Config::from_toml(&integrations_with(""), &env).unwrap();
+        assert_eq!(
+            c.integrations.previous_encryption_keys,
+            [SecretKey(b1), SecretKey(b2)],
+            "{value}"
+        );
+    }
+}
+
+#[test]
+fn bad_previous_encryption_key_names_its_index_without_echoing_it() {
+    let (_, k1) = other_key(100);
+    for bad in ["hunter2-not-a-key", "AAAAAAAAAAAAAAAAAAAAAA==", ""] {
+        let p = problems(
+            &integrations_with(&format!(
+                "previous_encryption_keys = [\"{k1}\", \"{bad}\", \"{KEY}\"]\n"
+            )),
+            &NoEnv,
+        );
+        assert_eq!(
+            keys(&p),
+            ["integrations.previous_encryption_keys[1]"],
+            "{bad:?}"
+        );
+        if !bad.is_empty() {
+            assert!(!p[0].message.contains(bad), "{:?}", p[0]);
+        }
+    }
+}
+
+#[test]
+fn database_url_must_be_sqlite_or_postgres() {
+    for url in [
+        "sqlite://bink-proxy.db",
+        "sqlite:///var/lib/bink-proxy/integrations.db",
+        "sqlite::memory:",
+        "postgres://u:hunter2@db.internal:5432/bink",
+        "postgresql://db.internal/bink",
+    ] {
+        let c = ok(&integrations_with(&format!("database_url = \"{url}\"\n")));
+        assert_eq!(c.integrations.database_url.expose(), url);
+    }
+    for url in [
+        "mysql://u:hunter2@db.internal/bink",
+        "bink-proxy.db",
+        "http://db.internal/",
+        "redis://127.0.0.1:6379",
+    ] {
+        // Checked whether or not integrations are enabled.
+        for text in [
+            integrations_with(&format!("database_url = \"{url}\"\n")),
+            with(&format!("[integrations]\ndatabase_url = \"{url}\"\n")),
+        ] {
+            let p = problems(&text, &NoEnv);
+            assert_eq!(keys(&p), ["integrations.database_url"], "{url}");
+            assert!(!p[0].message.contains("hunter2"), "{:?}", p[0]);
+        }
+    }
+    // Empty means the default.
+    let c = ok(&integrations_with("database_url = \"\"\n"));
+    assert_eq!(c.integrations.database_url.expose(), defaults::DATABASE_URL);
+}
+
+#[test]
+fn database_url_file_is_read_and_checked() {
+    let file = TempFile::new("database-url", "postgres://u:hunter2@db/bink\n");
+    let c = ok(&integrations_with(&format!(
+        "database_url_file = {}\n",
+        file.toml_path()
+    )));
+    assert_eq!(
+        c.integrations.database_url.expose(),
+        "postgres://u:hunter2@db/bink"
+    );
+
+    let bad = TempFile::new("database-url-bad", "mysql://u:hunter2@db/bink\n");
+    let p = problems(
+        &integrations_with(&format!("database_url_file = {}\n", bad.toml_path())),
+        &NoEnv,
+    );
+    assert_eq!(keys(&p), ["integrations.database_url"]);
+    assert!(!p[0].message.contains("hunter2"), "{:?}", p[0]);
+
+    let p = problems(
+        &integrations_with(&format!(
+            "database_url = \"sqlite://x.db\"\ndatabase_url_file = {}\n",
+            file.toml_path()
+        )),
+        &NoEnv,
+    );
+    assert_eq!(keys(&p), ["integrations.database_url"]);
+    assert!(p[0].message.contains("not both"), "{:?}", p[0]);
+}
+
+#[test]
+fn unknown_organization_mode_is_an_error_naming_it() {
+    for mode in ["team", "User", "email-domain", "domain"] {
+        let p = problems(
+            &integrations_with(&format!("organization = \"{mode}\"\n")),
+            &NoEnv,
+        );
+        assert_eq!(keys(&p), ["integrations.organization"], "{mode}");
+        assert!(p[0].message.contains(mode), "{:?}", p[0]);
+    }
+    let c = ok(&integrations_with("organization = \"user\"\n"));
+    assert_eq!(c.integrations.organization, OrganizationMode::User);
+    let c = ok(&integrations_with("organization = \"\"\n"));
+    assert_eq!(c.integrations.organization, OrganizationMode::User);
+}
+
+#[test]
+fn bad_provider_timeout_names_its_key() {
+    for value in ["0s", "soon"] {
+        let p = problems(
+            &integrations_with(&format!("provider_timeout = \"{value}\"\n")),
+            &NoEnv,
+        );
+        assert_eq!(keys(&p), ["integrations.provider_timeout"], "{value}");
+    }
+}
+
+#[test]
+fn bindbee_api_key_without_sdk_url_is_an_error_naming_bindbee_sdk_url() {
+    let p = problems(
+        &integrations_with("[integrations.bindbee]\napi_key = \"bb-key\"\n"),
+        &NoEnv,
+    );
+    assert_eq!(keys(&p), ["integrations.bindbee.sdk_url"]);
+    let p = problems(
+        &integrations_with("[integrations.bindbee]\napi_key = \"bb-key\"\nsdk_url = \" \"\n"),
+        &NoEnv,
+    );
+    assert_eq!(keys(&p), ["integrations.bindbee.sdk_url"]);
+
+    for sdk in [
+        "https://cdn.example.com/bindbee-embed.js",
+        "/static/bindbee-embed.js",
+    ] {
+        let c = ok(&integrations_with(&format!(
+            "[integrations.bindbee]\napi_key = \"bb-key\"\nsdk_url = \"{sdk}\"\n"
+        )));
+        let b = &c.integrations.bindbee;
+        assert_eq!(b.api_key.as_ref().unwrap().expose(), "bb-key");
+        assert_eq!(b.sdk_url.as_deref(), Some(sdk));
+    }
+    for sdk in [
+        "javascript:alert(1)",
+        "bindbee.js",
+        "ftp://cdn.example.com/x.js",
+    ] {
+        let p = problems(
+            &integrations_with(&format!(
+                "[integrations.bindbee]\napi_key = \"bb-key\"\nsdk_url = \"{sdk}\"\n"
+            )),
+            &NoEnv,
+        );
+        assert_eq!(keys(&p), ["integrations.bindbee.sdk_url"], "{sdk}");
+    }
+    // Without an api_key Bindbee is simply not configured.
+    assert_eq!(
+        ok(&integrations_with("")).integrations.bindbee.sdk_url,
+        None
+    );
+}
+
+#[test]
+fn kombo_gets_its_default_sdk_url_unless_one_is_given() {
+    let c = ok(&integrations_with(
+        "[integrations.kombo]\napi_key = \"kombo-key\"\n",
+    ));
+    let k = &c.integrations.kombo;
+    assert_eq!(k.api_key.as_ref().unwrap().expose(), "kombo-key");
+    assert_eq!(k.sdk_url.as_deref(), Some(defaults::KOMBO_SDK_URL));
+    assert_eq!(k.base_url, Url::parse(defaults::KOMBO_BASE_URL).unwrap());
+
+    let c = ok(&integrations_with(
+        "[integrations.kombo]\napi_key = \"kombo-key\"\nsdk_url = \"https://cdn.example.com/kombo.js\"\n\
+         base_url = \"https://api.us.kombo.dev/v1\"\n",
+    ));
+    let k = &c.integrations.kombo;
+    assert_eq!(
+        k.sdk_url.as_deref(),
+        Some("https://cdn.example.com/kombo.js")
+    );
+    assert_eq!(k.base_url.as_str(), "https://api.us.kombo.dev/v1");
+}
+
+#[test]
+fn bad_provider_base_url_names_its_key() {
+    let p = problems(
+        &integrations_with(
+            "[integrations.bindbee]\nbase_url = \"api.bindbee.dev\"\n\
+             [integrations.kombo]\nbase_url = \"ftp://api.kombo.dev\"\n",
+        ),
+        &NoEnv,
+    );
+    assert_eq!(
+        keys(&p),
+        [
+            "integrations.bindbee.base_url",
+            "integrations.kombo.base_url"
+        ]
+    );
+}
+
+#[test]
+fn provider_api_key_file_is_read_and_trimmed() {
+    let file = TempFile::new("kombo-api-key", "  kombo-from-file\n");
+    let c = ok(&integrations_with(&format!(
+        "[integrations.kombo]\napi_key_file = {}\n",
+        file.toml_path()
+    )));
+    assert_eq!(
+        c.integrations.kombo.api_key.unwrap().expose(),
+        "kombo-from-file"
+    );
+
+    // Also for Bindbee, and named from the environment.
+    let path = file.0.display().to_string();
+    let env = [
+        (
+            "BINK_PROXY_INTEGRATIONS__BINDBEE__API_KEY_FILE",
+            path.as_str(),
+        ),
+        ("BINK_PROXY_INTEGRATIONS__BINDBEE__SDK_URL", "/bindbee.js"),
+    ];
+    let c = Config::from_toml(&integrations_with(""), &env).unwrap();
+    assert_eq!(
+        c.integrations.bindbee.api_key.unwrap().expose(),
+        "kombo-from-file"
+    );
+}
+
+#[test]
+fn provider_api_key_file_problems_name_their_keys() {
+    let file = TempFile::new("bindbee-api-key", "one");
+    let p = problems(
+        &integrations_with(&format!(
+            "[integrations.bindbee]\napi_key = \"two\"\napi_key_file = {}\nsdk_url = \"/b.js\"\n",
+            file.toml_path()
+        )),
+        &NoEnv,
+    );
+    assert_eq!(keys(&p), ["integrations.bindbee.api_key"]);
+    assert!(p[0].message.contains("not both"), "{:?}", p[0]);
+
+    let empty = TempFile::new("kombo-api-key-empty", "\n");
+    let p = problems(
+        &integrations_with(&format!(
+            "[integrations.kombo]\napi_key_file = {}\n",
+            empty.toml_path()
+        )),
+        &NoEnv,
+    );
+    assert_eq!(keys(&p), ["integrations.kombo.api_key_file"]);
+}
+
+#[test]
+fn environment_override_sets_a_nested_provider_key() {
+    let env = [("BINK_PROXY_INTEGRATIONS__KOMBO__API_KEY", "k")];
+    let c = Config::from_toml(MINIMAL, &env).unwrap();
+    assert_eq!(c.integrations.kombo.api_key.unwrap().expose(), "k");
+    assert!(c.integrations.bindbee.api_key.is_none());
+
+    // An environment value beats the file's, in a nested table too.
+    let text = integrations_with("[integrations.kombo]\napi_key = \"from-file\"\n");
+    let c = Config::from_toml(&text, &env).unwrap();
+    assert_eq!(c.integrations.kombo.api_key.unwrap().expose(), "k");
+
+    // The whole section from the environment.
+    let env = [
+        ("BINK_PROXY_INTEGRATIONS__ENABLED", "yes"),
+        ("BINK_PROXY_INTEGRATIONS__ENCRYPTION_KEY", KEY),
+        ("BINK_PROXY_INTEGRATIONS__ORGANIZATION", "email_domain"),
+        ("BINK_PROXY_INTEGRATIONS__PROVIDER_TIMEOUT", "3s"),
+        (
+            "BINK_PROXY_INTEGRATIONS__DATABASE_URL",
+            "postgres://db/bink",
+        ),
+    ];
+    let i = Config::from_toml(MINIMAL, &env).unwrap().integrations;
+    assert!(i.enabled);
+    assert_eq!(i.encryption_key, Some(SecretKey(key_bytes())));
+    assert_eq!(i.organization, OrganizationMode::EmailDomain);
+    assert_eq!(i.provider_timeout, Duration::from_secs(3));
+    assert_eq!(i.database_url.expose(), "postgres://db/bink");
+
+    let env = [("BINK_PROXY_INTEGRATIONS__ENABLED", "sometimes")];
+    assert_eq!(keys(&problems(MINIMAL, &env)), ["integrations.enabled"]);
+}
+
+#[test]
+fn unknown_integrations_keys_and_tables_are_errors_naming_them() {
+    let p = problems(&integrations_with("encryption_keys = []\n"), &NoEnv);
+    assert_eq!(keys(&p), ["integrations.encryption_keys"]);
+    let p = problems(
+        &integrations_with("[integrations.kombo]\nsdk = \"/k.js\"\n"),
+        &NoEnv,
+    );
+    assert_eq!(keys(&p), ["integrations.kombo.sdk"]);
+    let p = problems(
+        &integrations_with("[integrations.merge]\napi_key = \"x\"\n"),
+        &NoEnv,
+    );
+    assert_eq!(keys(&p), ["integrations.merge"]);
+    let env = [("BINK_PROXY_INTEGRATIONS__BINDBEE__APIKEY", "x")];
+    assert_eq!(
+        keys(&problems(MINIMAL, &env)),
+        ["integrations.bindbee.apikey"]
+    );
+}
+
+#[test]
+fn integrations_problems_are_all_reported_together() {
+    let text = with(
+        r#"
+        [integrations]
+        enabled = true
+        database_url = "mysql://db/bink"
+        previous_encryption_keys = ["nope"]
+        provider_timeout = "0s"
+        organization = "team"
+        [integrations.bindbee]
+        api_key = "bb-key"
+        [integrations.kombo]
+        base_url = "api.kombo.dev"
+        sdk_url = "kombo.js"
+        "#,
+    );
+    let p = problems(&text, &NoEnv);
+    let mut got = keys(&p);
+    got.sort_unstable();
+    assert_eq!(
+        got,
+        [
+            "integrations.bindbee.sdk_url",
+            "integrations.database_url",
+            "integrations.encryption_key",
+            "integrations.kombo.base_url",
+            "integrations.kombo.sdk_url",
+            "integrations.organization",
+            "integrations.previous_encryption_keys[0]",
+            "integrations.provider_timeout",
+        ]
+    );
+}
+
+#[test]
+fn redacted_toml_hides_every_integrations_secret_and_parses_back() {
+    let (b1, k1) = other_key(100);
+    let (b2, k2) = other_key(200);
+    let text = integrations_with(&format!(
+        "database_url = \"postgres://u:hunter2@h/db\"\n\
+         previous_encryption_keys = [\"{k1}\", \"{k2}\"]\n\
+         organization = \"email_domain\"\n\
+         [integrations.bindbee]\napi_key = \"bindbee-api-secret\"\nsdk_url = \"/bindbee.js\"\n\
+         [integrations.kombo]\napi_key = \"kombo-api-secret\"\n"
+    ));
+    let original = ok(&text);
+    let redacted = original.redacted_toml();
+    for secret in [
+        KEY,
+        KEY.trim_end_matches('='),
+        &k1,
+        &k2,
+        "hunter2",
+        "bindbee-api-secret",
+        "kombo-api-secret",
+    ] {
+        assert!(!redacted.contains(secret), "{secret} shown in:\n{redacted}");
+    }
+    assert!(
+        redacted.contains("database_url = \"postgres://u:redacted@h/db\"\n"),
+        "{redacted}"
+    );
+    assert!(
+        redacted.contains("encryption_key = \"[redacted]\"\n"),
+        "{redacted}"
+    );
+    assert!(
+        redacted.contains("previous_encryption_keys = [\"[redacted]\", \"[redacted]\"]\n"),
+        "{redacted}"
+    );
+    assert_eq!(
+        redacted.matches("api_key = \"[redacted]\"\n").count(),
+        2,
+        "{redacted}"
+    );
+    // The redacted text is itself a config with the same shape.
+    let table: toml::Table = toml::from_str(&redacted).unwrap();
+    let i = &table["integrations"];
+    assert_eq!(i["enabled"].as_bool(), Some(true));
+    assert_eq!(i["organization"].as_str(), Some("email_domain"));
+    assert_eq!(i["bindbee"]["sdk_url"].as_str(), Some("/bindbee.js"));
+    assert_eq!(
+        i["kombo"]["sdk_url"].as_str(),
+        Some(defaults::KOMBO_SDK_URL)
+    );
+
+    let back = parse_back(&redacted, &original);
+    assert_eq!(back.redacted_toml(), redacted);
+    let (a, b) = (&original.integrations, &back.integrations);
+    assert_eq!(b.database_url, a.database_url);
+    assert_eq!(b.encryption_key, Some(SecretKey(key_bytes())));
+    assert_eq!(b.previous_encryption_keys, [SecretKey(b1), SecretKey(b2)]);
+    assert_eq!(b.organization, OrganizationMode::EmailDomain);
+    assert_eq!(b.bindbee.api_key, a.bindbee.api_key);
+    assert_eq!(b.kombo.api_key, a.kombo.api_key);
+    assert_eq!(b.kombo.sdk_url, a.kombo.sdk_url);
+
+    let debug = format!("{original:?}");
+    for secret in ["hunter2", "bindbee-api-secret", "kombo-api-secret", KEY] {
+        assert!(!debug.contains(secret), "{secret} in Debug: {debug}");
+    }
+    // Key bytes 100.. or 200.. would show as `[100, 101, ...` if printed.
+    assert!(!debug.contains("[100, 101"), "{debug}");
+    assert!(!debug.contains("[200, 201"), "{debug}");
+}
+
+#[test]
+fn redacted_toml_hides_a_database_url_read_from_a_file() {
+    let file = TempFile::new("database-url-redacted", "postgres://u:hunter2@h/db");
+    let original = ok(&integrations_with(&format!(
+        "database_url_file = {}\n",
+        file.toml_path()
+    )));
+    let redacted = original.redacted_toml();
+    assert!(!redacted.contains("hunter2"), "{redacted}");
+    assert!(!redacted.contains("database_url_file"), "{redacted}");
+    assert!(
+        redacted.contains("postgres://u:redacted@h/db"),
+        "{redacted}"
+    );
+}
+
+#[test]
+fn redacted_toml_hides_a_database_password_given_as_a_query_parameter() {
+    // sqlx's PostgreSQL driver reads `password=` from the query too.
+    for (url, shown) in [
+        (
+            "postgres://u@h/db?sslmode=require&password=hunter2",
+            "postgres://u@h/db?sslmode=require&password=redacted",
+        ),
+        (
+            "postgres://u:hunter2@h/db?password=hunter2",
+            "postgres://u:redacted@h/db?password=redacted",
+        ),
+        // Nothing to hide: printed as written.
+        (
+            "postgres://u@h/db?sslmode=require",
+            "postgres://u@h/db?sslmode=require",
+        ),
+        ("sqlite://bink-proxy.db", "sqlite://bink-proxy.db"),
+    ] {
+        let redacted =
+            ok(&integrations_with(&format!("database_url = \"{url}\"\n"))).redacted_toml();
+        assert!(!redacted.contains("hunter2"), "{redacted}");
+        assert!(
+            redacted.contains(&format!("database_url = \"{shown}\"\n")),
+            "{url}: {redacted}"
+        );
+    }
+}
+
+#[test]
+fn redacted_toml_shows_unset_integrations_secrets_as_empty() {
+    let redacted = ok(MINIMAL).redacted_toml();
+    assert!(
+        redacted.contains("\n[integrations]\nenabled = false\n"),
+        "{redacted}"
+    );
+    assert!(redacted.contains("encryption_key = \"\"\n"), "{redacted}");
+    assert!(
+        redacted.contains("previous_encryption_keys = []\n"),
+        "{redacted}"
+    );
+    assert!(
+        redacted.contains(&format!("database_url = \"{}\"\n", defaults::DATABASE_URL)),
+        "{redacted}"
+    );
+    assert_eq!(
+        redacted.matches("api_key = \"\"\n").count(),
+        2,
+        "{redacted}"
+    );
+    assert!(redacted.contains("[integrations.bindbee]\n"), "{redacted}");
+    assert!(redacted.contains("[integrations.kombo]\n"), "{redacted}");
+}
+
 // ---- TLS, addresses, durations --------------------------------------------------------
 
 #[test]
@@ -1023,6 +1711,7 @@ fn unparsable_duration_names_its_key() {
         ("tokens", "stale_if_error"),
         ("session", "lifetime"),
         ("session", "revalidate_after"),
+        ("integrations", "provider_timeout"),
     ] {
         // MINIMAL already opens [server], so server keys go through the environment.
         let env_name = format!(
@@ -1118,26 +1807,55 @@ fn example_rule() -> String {
     out
 }
 
+/// Asserts the example shows every key accepted at the table `path` (`shown` is the
+/// example's table there), descending into sub-tables such as `[integrations.kombo]`.
+/// Returns every table path visited.
+fn assert_documents(path: &str, shown: &toml::Table) -> Vec<String> {
+    let (context, unknown) = if path.is_empty() {
+        (String::new(), "zz_not_a_key".to_string())
+    } else {
+        (format!("[{path}]"), format!("{path}.zz_not_a_key"))
+    };
+    let mut visited = vec![path.to_string()];
+    for key in accepted_keys(&context, &unknown) {
+        let dotted = if path.is_empty() {
+            key.clone()
+        } else {
+            format!("{path}.{key}")
+        };
+        // An array of tables, shown commented out (see `example_rule`).
+        if dotted == "access.rules" {
+            continue;
+        }
+        let value = shown
+            .get(&key)
+            .unwrap_or_else(|| panic!("config.toml.example lacks {dotted}"));
+        if let Some(table) = value.as_table() {
+            visited.extend(assert_documents(&dotted, table));
+        }
+    }
+    visited
+}
+
 #[test]
 fn example_config_documents_every_accepted_key() {
     let table: toml::Table = toml::from_str(EXAMPLE).unwrap();
-    let sections = accepted_keys("", "zz_not_a_key");
+    let visited = assert_documents("", &table);
     assert_eq!(
-        sections,
-        ["server", "bink", "session", "tokens", "access", "headers"]
+        visited,
+        [
+            "",
+            "server",
+            "bink",
+            "session",
+            "tokens",
+            "access",
+            "headers",
+            "integrations",
+            "integrations.bindbee",
+            "integrations.kombo",
+        ]
     );
-    for section in &sections {
-        let shown = table[section.as_str()].as_table().unwrap();
-        for key in accepted_keys(&format!("[{section}]"), &format!("{section}.zz_not_a_key")) {
-            if section == "access" && key == "rules" {
-                continue;
-            }
-            assert!(
-                shown.contains_key(&key),
-                "config.toml.example lacks {section}.{key}"
-            );
-        }
-    }
 
     let rule_keys = accepted_keys(
         "[[access.rules]]\npath = \"^/\"",
@@ -1163,13 +1881,65 @@ fn example_rule_is_valid_when_uncommented() {
 }
 
 #[test]
-fn example_config_has_a_session_section_but_no_live_integrations_section() {
+fn example_config_ships_integrations_off_with_empty_secrets() {
     let table: toml::Table = toml::from_str(EXAMPLE).unwrap();
-    assert!(table.contains_key("session"));
-    assert!(!table.contains_key("integrations"));
+    let i = table["integrations"].as_table().unwrap();
+    assert_eq!(i["enabled"].as_bool(), Some(false));
+    assert_eq!(i["encryption_key"].as_str(), Some(""));
+    assert_eq!(
+        i["previous_encryption_keys"].as_array().map(Vec::len),
+        Some(0)
+    );
+    for provider in ["bindbee", "kombo"] {
+        assert_eq!(i[provider]["api_key"].as_str(), Some(""), "{provider}");
+        assert_eq!(i[provider]["api_key_file"].as_str(), Some(""), "{provider}");
+    }
+    // Bindbee has no default script; the comment above it says what to point it at.
+    assert_eq!(i["bindbee"]["sdk_url"].as_str(), Some(""));
+    assert!(EXAMPLE
+        .contains("window.BindbeeEmbed.open({linkToken, onSuccess(temporary_token), onClose})"));
+    assert_eq!(
+        i["kombo"]["sdk_url"].as_str(),
+        Some(defaults::KOMBO_SDK_URL)
+    );
     assert!(
-        EXAMPLE.contains("# [integrations]"),
-        "the example should say [integrations] arrives later"
+        !EXAMPLE.contains("later version"),
+        "stale note about [integrations]"
+    );
+    assert!(!ok(EXAMPLE).integrations.enabled);
+}
+
+#[test]
+fn example_config_enables_integrations_once_the_key_is_given() {
+    let env = [("BINK_PROXY_INTEGRATIONS__ENABLED", "true")];
+    assert_eq!(
+        keys(&problems(EXAMPLE, &env)),
+        ["integrations.encryption_key"]
+    );
+
+    let env = [
+        ("BINK_PROXY_INTEGRATIONS__ENABLED", "true"),
+        ("BINK_PROXY_INTEGRATIONS__ENCRYPTION_KEY", KEY),
+        ("BINK_PROXY_INTEGRATIONS__KOMBO__API_KEY", "kombo-key"),
+    ];
+    let c = Config::from_toml(EXAMPLE, &env).unwrap();
+    let i = &c.integrations;
+    assert!(i.enabled);
+    assert_eq!(i.encryption_key, Some(SecretKey(key_bytes())));
+    assert_eq!(i.database_url.expose(), defaults::DATABASE_URL);
+    assert_eq!(i.kombo.api_key.as_ref().unwrap().expose(), "kombo-key");
+    assert_eq!(i.kombo.sdk_url.as_deref(), Some(defaults::KOMBO_SDK_URL));
+    assert!(i.bindbee.api_key.is_none());
+
+    // Bindbee additionally needs its script.
+    let env = [
+        ("BINK_PROXY_INTEGRATIONS__ENABLED", "true"),
+        ("BINK_PROXY_INTEGRATIONS__ENCRYPTION_KEY", KEY),
+        ("BINK_PROXY_INTEGRATIONS__BINDBEE__API_KEY", "bindbee-key"),
+    ];
+    assert_eq!(
+        keys(&problems(EXAMPLE, &env)),
+        ["integrations.bindbee.sdk_url"]
     );
 }
 

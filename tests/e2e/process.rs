@@ -7,6 +7,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use bink_proxy::sandbox::bink::Fault;
+
 use crate::common::*;
 
 const BIN: &str = env!("CARGO_BIN_EXE_bink-proxy");
@@ -472,5 +474,101 @@ async fn a_full_sign_in_logs_no_secret_code_cookie_or_token() {
         ("pkce verifier", "code_verifier".to_string()),
     ] {
         assert!(!log.contains(&secret), "{what} leaked into the log");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn integration_credentials_never_reach_the_log() {
+    use bink_proxy::sandbox::{Sandboxes, BINDBEE_API_KEY, KOMBO_API_KEY};
+    let sandboxes = Sandboxes::spawn(([127, 0, 0, 1], 0).into()).await.unwrap();
+    let upstream = format!("http://{}", spawn_upstream().await);
+    let db = temp_sqlite_url();
+    let (bink, bindbee, kombo) = (
+        sandboxes.bink_url(),
+        sandboxes.bindbee_url(),
+        sandboxes.kombo_url(),
+    );
+    let sdk = format!("http://{}/kombo/sdk.js", sandboxes.addr);
+    let mut served = Served::start(&[
+        ("BINK_PROXY_SERVER__UPSTREAM", &upstream),
+        ("BINK_PROXY_BINK__BASE_URL", &bink),
+        ("BINK_PROXY_INTEGRATIONS__ENABLED", "true"),
+        ("BINK_PROXY_INTEGRATIONS__DATABASE_URL", &db),
+        ("BINK_PROXY_INTEGRATIONS__ENCRYPTION_KEY", ENCRYPTION_KEY),
+        ("BINK_PROXY_INTEGRATIONS__BINDBEE__API_KEY", BINDBEE_API_KEY),
+        ("BINK_PROXY_INTEGRATIONS__BINDBEE__BASE_URL", &bindbee),
+        ("BINK_PROXY_INTEGRATIONS__BINDBEE__SDK_URL", &sdk),
+        ("BINK_PROXY_INTEGRATIONS__KOMBO__API_KEY", KOMBO_API_KEY),
+        ("BINK_PROXY_INTEGRATIONS__KOMBO__BASE_URL", &kombo),
+    ]);
+    let c = client();
+    let base = format!("http://{}", served.addr);
+    let link: serde_json::Value = c
+        .post(format!("{base}/integrations/bindbee/link-token"))
+        .bearer_auth(CLEO)
+        .json(&serde_json::json!({"category": "HRIS", "integration": "bamboohr"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let temporary = sandboxes
+        .bindbee
+        .complete_link(link["link_token"].as_str().unwrap())
+        .unwrap();
+    let r = c
+        .post(format!("{base}/integrations/bindbee/connect"))
+        .bearer_auth(CLEO)
+        .json(&serde_json::json!({"temporary_token": temporary}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let init: serde_json::Value = c
+        .post(format!("{base}/integrations/kombo/init"))
+        .bearer_auth(CLEO)
+        .json(&serde_json::json!({"category": "HRIS"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let activation = sandboxes
+        .kombo
+        .complete_link(init["link"].as_str().unwrap())
+        .unwrap();
+    let r = c
+        .post(format!("{base}/integrations/kombo/activate"))
+        .bearer_auth(CLEO)
+        .json(&serde_json::json!({"token": activation}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    // A failing vendor call is logged, without its secrets either.
+    sandboxes.bindbee.set_fault(Fault::Status(500));
+    c.post(format!("{base}/integrations/bindbee/connect"))
+        .bearer_auth(CLEO)
+        .json(&serde_json::json!({"temporary_token": "tt_failing_token_value"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(served.terminate(), 0);
+    let log = served.log.lock().unwrap().clone();
+    assert!(log.contains("/integrations/bindbee/connect"), "{log}");
+    let connector_token = sandboxes.bindbee.connector_tokens_issued().pop().unwrap();
+    for (what, secret) in [
+        ("connector token", connector_token.as_str()),
+        ("temporary token", temporary.as_str()),
+        ("failing temporary token", "tt_failing_token_value"),
+        ("activation token", activation.as_str()),
+        ("bindbee api key", BINDBEE_API_KEY),
+        ("kombo api key", KOMBO_API_KEY),
+        ("encryption key", ENCRYPTION_KEY),
+        ("bearer token", CLEO),
+    ] {
+        assert!(!log.contains(secret), "{what} leaked into the log");
     }
 }
