@@ -9,6 +9,8 @@ pub mod error;
 pub mod identity;
 pub mod integrations;
 pub mod policy;
+#[cfg(test)]
+mod proptests;
 pub mod proxy;
 pub mod routes;
 pub mod sandbox;

@@ -347,6 +347,7 @@ async fn authorize_page(Query(p): Query<AuthorizeParams>) -> Response {
             .into_response();
     }
     let fields = [
+        hidden("response_type", p.response_type.as_deref()),
         hidden("client_id", p.client_id.as_deref()),
         hidden("redirect_uri", p.redirect_uri.as_deref()),
         hidden("state", p.state.as_deref()),

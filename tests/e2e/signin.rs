@@ -46,23 +46,52 @@ pub async fn start(s: &Stack, browser: &reqwest::Client, rd: &str) -> String {
     location(&r)
 }
 
-/// Approves (as `user`) or denies at sandbox Bink; returns the callback URL.
+/// Approves (as `user`) or denies at sandbox Bink the way a browser does: by submitting
+/// the form the authorize page renders (only its fields); returns the callback URL.
 pub async fn decide(
     browser: &reqwest::Client,
     authorize_url: &str,
     user: &str,
     approve: bool,
 ) -> String {
-    let url = reqwest::Url::parse(authorize_url).unwrap();
-    let mut form: Vec<(String, String)> = url.query_pairs().into_owned().collect();
-    form.push(("login_hint".into(), user.into()));
-    form.push((
+    let page = browser
+        .get(authorize_url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let marker = if approve {
+        format!("data-user=\"{user}\"")
+    } else {
+        "value=\"deny\"".to_string()
+    };
+    let form = page
+        .split("<form")
+        .skip(1)
+        .map(|f| f.split("</form>").next().unwrap_or(""))
+        .find(|f| f.contains(&marker))
+        .unwrap_or_else(|| panic!("no form for {marker} on the authorize page"));
+    let mut fields: Vec<(String, String)> = form
+        .split("<input ")
+        .skip(1)
+        .filter_map(|input| {
+            let attr = |name: &str| {
+                let start = input.find(&format!("{name}=\""))? + name.len() + 2;
+                let len = input[start..].find('"')?;
+                Some(html_escape::decode_html_entities(&input[start..start + len]).into_owned())
+            };
+            Some((attr("name")?, attr("value")?))
+        })
+        .collect();
+    fields.push((
         "decision".into(),
         if approve { "approve" } else { "deny" }.into(),
     ));
-    let mut action = url.clone();
+    let mut action = reqwest::Url::parse(authorize_url).unwrap();
     action.set_query(None);
-    let r = browser.post(action).form(&form).send().await.unwrap();
+    let r = browser.post(action).form(&fields).send().await.unwrap();
     assert_eq!(r.status(), 302, "{}", r.text().await.unwrap_or_default());
     location(&r)
 }

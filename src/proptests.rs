@@ -1,0 +1,111 @@
+//! Property tests for the functions that stand between arbitrary input and a security
+//! decision: `rd` validation, path normalisation, header-name matching and cookie
+//! opening. Arbitrary input must never panic, never yield an off-site redirect, never
+//! make policy and upstream see different paths, and never open a forged cookie.
+
+use proptest::prelude::*;
+use url::Url;
+
+use crate::auth::redirect::safe_redirect;
+use crate::auth::session::seal::{Purpose, Sealer};
+use crate::proxy::headers::is_identity_header;
+use crate::proxy::path::normalize;
+
+/// Strings rich in the characters that matter for URLs and paths.
+fn urlish() -> impl Strategy<Value = String> {
+    let pieces = prop::sample::select(vec![
+        "/",
+        "//",
+        "\\",
+        ".",
+        "..",
+        "%",
+        "%2f",
+        "%2F",
+        "%5c",
+        "%2e",
+        "%252e",
+        "%00",
+        "%0a",
+        "%09",
+        "?",
+        "#",
+        "@",
+        ":",
+        "http:",
+        "javascript:",
+        "evil.com",
+        "a",
+        "public",
+        "admin",
+        ";",
+        " ",
+        "\t",
+        "é",
+        "%C3%A9",
+        "%ff",
+        "~",
+    ]);
+    prop::collection::vec(pieces, 0..12).prop_map(|v| v.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn redirects_never_leave_the_origin(rd in prop_oneof![urlish(), any::<String>()]) {
+        let target = safe_redirect(Some(&rd));
+        prop_assert!(target.starts_with('/') && !target.starts_with("//") && !target.starts_with("/\\"));
+        let base = Url::parse("https://app.example.com/").unwrap();
+        let resolved = base.join(target).unwrap();
+        prop_assert_eq!(resolved.host_str(), Some("app.example.com"));
+        prop_assert_eq!(resolved.scheme(), "https");
+    }
+
+    #[test]
+    fn normalised_paths_are_canonical_and_forwarded_as_matched(raw in prop_oneof![urlish(), any::<String>()]) {
+        if let Ok(p) = normalize(&raw) {
+            prop_assert!(p.decoded.starts_with('/'));
+            prop_assert!(!p.decoded.contains("//"));
+            for segment in p.decoded.split('/') {
+                prop_assert!(segment != "." && segment != "..", "dot segment left in {:?}", p.decoded);
+            }
+            prop_assert!(!p.decoded.chars().any(char::is_control));
+            // What the upstream receives decodes to exactly what policy matched.
+            let again = normalize(&p.encoded);
+            prop_assert_eq!(again, Ok(p.clone()));
+            // A skip_auth rule on /public/ can only match what the upstream sees as /public/.
+            let upstream_sees = percent_encoding::percent_decode_str(&p.encoded).decode_utf8().unwrap().into_owned();
+            prop_assert_eq!(upstream_sees.starts_with("/public/"), p.decoded.starts_with("/public/"));
+        }
+    }
+
+    #[test]
+    fn identity_header_names_match_after_canonicalisation(name in "[A-Za-z0-9_-]{1,80}") {
+        let canon = name.to_ascii_lowercase().replace('_', "-");
+        let expected = canon.starts_with("x-bink-")
+            || canon.starts_with("x-auth-request-")
+            || ["x-forwarded-access-token", "x-forwarded-user", "x-forwarded-email"].contains(&canon.as_str());
+        prop_assert_eq!(is_identity_header(&name), expected, "{}", name);
+    }
+
+    #[test]
+    fn arbitrary_cookie_values_never_open(value in any::<String>()) {
+        let sealer = Sealer::new(&[9; 32]);
+        prop_assert!(sealer.open(Purpose::Session, "_bink_session", &value).is_none());
+    }
+
+    #[test]
+    fn any_single_change_to_a_sealed_cookie_is_rejected(plain in any::<Vec<u8>>(), index in any::<usize>(), replacement in "[A-Za-z0-9_-]") {
+        let sealer = Sealer::new(&[9; 32]);
+        let sealed = sealer.seal(Purpose::Session, "_bink_session", &plain);
+        let i = index % sealed.len();
+        let mut forged: Vec<char> = sealed.chars().collect();
+        let r = replacement.chars().next().unwrap();
+        prop_assume!(forged[i] != r);
+        forged[i] = r;
+        let forged: String = forged.into_iter().collect();
+        prop_assert!(sealer.open(Purpose::Session, "_bink_session", &forged).is_none());
+        prop_assert_eq!(sealer.open(Purpose::Session, "_bink_session", &sealed), Some(plain));
+    }
+}
