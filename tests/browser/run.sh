@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Real-browser end-to-end test: "Sign in with Bink" through `bink-proxy dev`, driven in
 # headless Chromium (Debian's package; playwright cannot download browsers here).
-# Installs what it needs, then runs tests/browser/login.mjs. Works from any directory.
+# Installs what it needs, then runs tests/browser/login.mjs (sign-in) and
+# tests/browser/integrations.mjs (Kombo with the real @kombo-api/connect, Bindbee). Works
+# from any directory.
 # BINK_PROXY_BIN overrides the binary (default target/debug/bink-proxy, relative to the repo).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -14,7 +16,7 @@ if [ ! -x /usr/bin/chromium ] && [ -z "${CHROMIUM_PATH:-}" ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 fi
 
-if [ ! -d "$here/node_modules/playwright-core" ]; then
+if [ ! -d "$here/node_modules/playwright-core" ] || [ ! -d "$here/node_modules/@kombo-api/connect" ]; then
   (cd "$here" && npm ci --no-audit --no-fund)
 fi
 
@@ -28,4 +30,5 @@ if [ ! -x "$bin" ]; then
   cargo build --locked --bin bink-proxy
 fi
 
-exec node "$here/login.mjs"
+node "$here/login.mjs"
+node "$here/integrations.mjs"

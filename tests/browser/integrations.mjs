@@ -1,0 +1,147 @@
+// Real-browser end-to-end test of the embedded integration flows through `bink-proxy dev`:
+// sign in, open /integrations/ui, connect one Kombo integration (with the REAL npm package
+// @kombo-api/connect@1.3.0, served in place of the sandbox's copy) and one Bindbee
+// integration (sandbox embed script), see both listed, disconnect one.
+// Exit code 0 when every check passes, 1 with a "FAIL: ..." message otherwise.
+
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import net from 'node:net';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repoRoot = path.resolve(here, '..', '..');
+const binPath = path.resolve(repoRoot, process.env.BINK_PROXY_BIN || 'target/debug/bink-proxy');
+const realKombo = createRequire(import.meta.url).resolve('@kombo-api/connect/dist/index.js');
+const STEP = 15_000;
+
+let dev = null;
+let browser = null;
+let output = '';
+
+function fail(message) {
+  throw new Error(message);
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function startDev(port) {
+  return new Promise((resolve, reject) => {
+    dev = spawn(binPath, ['dev', '--port', String(port)], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    const timer = setTimeout(() => reject(new Error('bink-proxy dev did not start within 20 s')), 20_000);
+    dev.stdout.on('data', (chunk) => {
+      output += chunk;
+      if (/Open http:\/\/127\.0\.0\.1:\d+\//.test(output)) {
+        clearTimeout(timer);
+        resolve(`http://127.0.0.1:${port}`);
+      }
+    });
+    dev.stderr.on('data', (chunk) => { output = (output + chunk).slice(-32_000); });
+    dev.on('exit', (code) => { clearTimeout(timer); reject(new Error(`bink-proxy dev exited (${code})`)); });
+  });
+}
+
+async function rows(page) {
+  return page.$$eval('#integrations tr', (trs) =>
+    trs.map((tr) => ({ id: tr.dataset.integration, cells: [...tr.cells].map((c) => c.textContent.trim()) })));
+}
+
+/** Clicks a provider's Connect button and the vendor page's button inside its iframe. */
+async function connect(page, provider, vendorButton) {
+  const started = performance.now();
+  await page.click(`#connect-${provider}`);
+  const frame = page.frameLocator('iframe').first();
+  await frame.locator(vendorButton).click({ timeout: STEP });
+  // connect.js reloads the page once the proxy has stored the integration.
+  await page.waitForFunction(
+    (p) => [...document.querySelectorAll('#integrations tr')].some((tr) => tr.cells[0].textContent.trim() === p),
+    provider,
+    { timeout: STEP },
+  );
+  return Math.round(performance.now() - started);
+}
+
+async function main() {
+  const base = await startDev(await freePort());
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const context = await browser.newContext();
+  // The real Kombo Connect package instead of the sandbox's copy of it.
+  let realKomboServed = 0;
+  await context.route('**/kombo/sdk.js', (route) => {
+    realKomboServed += 1;
+    return route.fulfill({ path: realKombo, contentType: 'text/javascript' });
+  });
+  const page = await context.newPage();
+  page.setDefaultTimeout(STEP);
+
+  await page.goto(`${base}/integrations/ui`);
+  if (!(await page.title()).includes('Sign in with Bink')) fail(`expected the Bink page, got "${await page.title()}"`);
+  await page.click('button[name=decision][value=approve][data-user="cleo"]');
+  await page.waitForURL(`${base}/integrations/ui`);
+  if ((await page.textContent('h1')) !== 'Integrations') fail('the integrations page did not render');
+  if ((await rows(page)).length !== 0) fail('a fresh organization has no integrations');
+  console.log('PASS signed in as cleo and opened /integrations/ui');
+
+  await page.selectOption('form[data-provider=kombo] select[name=category]', 'HRIS');
+  await page.fill('form[data-provider=kombo] input[name=slug]', 'personio');
+  const komboMs = await connect(page, 'kombo', '#kombo-connect');
+  if (realKomboServed < 1) fail('the real @kombo-api/connect package was not used');
+  console.log(`PASS Kombo connected through the real @kombo-api/connect (${komboMs} ms)`);
+
+  await page.fill('form[data-provider=bindbee] input[name=slug]', 'bamboohr');
+  const bindbeeMs = await connect(page, 'bindbee', '#bindbee-connect');
+  console.log(`PASS Bindbee connected through the sandbox embed (${bindbeeMs} ms)`);
+
+  const listed = await rows(page);
+  if (listed.length !== 2) fail(`expected 2 integrations, got ${JSON.stringify(listed)}`);
+  const kombo = listed.find((r) => r.cells[0] === 'kombo');
+  if (!kombo || kombo.cells[1] !== 'HRIS' || kombo.cells[2] !== 'personio') fail(`bad kombo row ${JSON.stringify(kombo)}`);
+  const bindbee = listed.find((r) => r.cells[0] === 'bindbee');
+  if (!bindbee || bindbee.cells[2] !== 'bamboohr') fail(`bad bindbee row ${JSON.stringify(bindbee)}`);
+  const html = await page.content();
+  if (/ct_[A-Za-z0-9]/.test(html)) fail('a connector token reached the page');
+  console.log('PASS both integrations listed, no credential in the page');
+
+  await page.click(`button.disconnect[data-id="${kombo.id}"]`);
+  await page.waitForFunction(() => document.querySelectorAll('#integrations tr').length === 1, null, { timeout: STEP });
+  const left = await rows(page);
+  if (left.length !== 1 || left[0].cells[0] !== 'bindbee') fail(`after disconnect: ${JSON.stringify(left)}`);
+  const api = await page.evaluate(() => fetch('/integrations').then((r) => r.json()));
+  if (api.integrations.length !== 1) fail(`the API disagrees: ${JSON.stringify(api)}`);
+  console.log('PASS disconnected Kombo; Bindbee remains');
+  console.log(JSON.stringify({ kombo_connect_round_trip_ms: komboMs, bindbee_connect_round_trip_ms: bindbeeMs }));
+}
+
+const timeout = setTimeout(() => { console.error('FAIL: global timeout'); shutdown(1); }, 90_000);
+
+async function shutdown(code) {
+  clearTimeout(timeout);
+  try { if (browser) await browser.close(); } catch {}
+  if (dev && dev.exitCode === null) dev.kill('SIGTERM');
+  process.exit(code);
+}
+
+main().then(
+  () => { console.log('integrations browser test: all checks passed'); return shutdown(0); },
+  (err) => {
+    console.error(`FAIL: ${err.message}`);
+    console.error(output.split('\n').slice(-20).join('\n'));
+    return shutdown(1);
+  },
+);
