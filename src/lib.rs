@@ -160,13 +160,10 @@ pub fn app(state: AppState) -> Router {
         ServiceBuilder::new()
             // One log line and the request metrics for everything, errors included.
             .layer(middleware::from_fn_with_state(state, access_log))
-            // Ambiguous framing never gets near a handler.
-            .layer(middleware::from_fn(proxy::reject_ambiguous_framing))
-            // Decide the path once, before routing, so routes, policy and the upstream all
-            // see the same path.
-            .layer(middleware::from_fn(proxy::normalize_path))
-            // Client copies of identity headers die here, on every route.
-            .layer(middleware::from_fn(proxy::strip_identity_headers))
+            // Smuggling-prone framing refused, client identity headers stripped (on every
+            // route), and the path decided once, before routing, so routes, policy and the
+            // upstream all see the same path.
+            .layer(middleware::from_fn(proxy::sanitize_request))
             .service(routes),
     )
 }
@@ -176,7 +173,8 @@ pub fn app(state: AppState) -> Router {
 async fn access_log(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
-    let path = request.uri().path().to_owned();
+    // A Uri clone shares its bytes: no copy of the path on the hot path.
+    let uri = request.uri().clone();
     let mut response = next.run(request).await;
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
@@ -189,7 +187,7 @@ async fn access_log(State(state): State<AppState>, request: Request, next: Next)
     tracing::info!(
         target: "bink_proxy::access",
         %method,
-        path = %path,
+        path = %uri.path(),
         status,
         duration_us = elapsed.as_micros() as u64,
         auth = auth_method,

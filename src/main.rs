@@ -67,7 +67,7 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { EXIT_CONFIG } else { 0 });
         }
     };
-    telemetry::init_logging(cli.log_format);
+    let _log_guard = telemetry::init_logging(cli.log_format);
     let command = cli.command.unwrap_or(Command::Serve { config: None });
     match command {
         Command::GenSecret => {

@@ -19,16 +19,29 @@ pub enum LogFormat {
 }
 
 /// Installs the global subscriber; `RUST_LOG` sets the filter (default `info`).
-pub fn init_logging(format: LogFormat) {
+///
+/// Lines are written by a background thread through a buffer that is flushed whenever the
+/// queue runs dry, so a busy proxy makes one `write` per batch of access-log lines rather
+/// than one per request. Keep the returned guard alive: dropping it flushes what is left.
+pub fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        // Under overload, wait for the writer rather than silently dropping log lines.
+        .lossy(false)
+        .finish(std::io::BufWriter::with_capacity(
+            64 * 1024,
+            std::io::stderr(),
+        ));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(writer)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     let _ = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
     };
+    guard
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]

@@ -18,7 +18,7 @@ use http::{HeaderMap, Method};
 
 use crate::error::ProxyError;
 use crate::identity::{AuthMethod, Identity};
-use crate::proxy::path::NormalizedPath;
+use crate::proxy::path::RequestPath;
 use crate::AppState;
 
 use cache::LookupError;
@@ -199,26 +199,28 @@ pub async fn require_identity(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let Some(path) = request
-        .extensions()
-        .get::<NormalizedPath>()
-        .map(|p| p.decoded.clone())
-    else {
-        // The path layer always runs first; refuse rather than guess.
+    // The sanitizing layer always runs first; without its path, refuse rather than guess.
+    let Some(RequestPath(path)) = request.extensions().get::<RequestPath>() else {
         return ProxyError::Internal.into_response();
     };
-    if state.config.access.skips_auth(request.method(), &path) {
+    if state.config.access.skips_auth(request.method(), path) {
         return next.run(request).await;
     }
     let identification = match identify(&state, request.headers()).await {
         Ok(identification) => identification,
         Err(e) => return error_response(e, request.method(), request.headers()),
     };
-    let mut response = match &identification.caller {
+    let mut response = match identification.caller.clone() {
         None => unauthenticated(&state, &request),
         Some(caller) => {
-            let caller = caller.clone();
-            let mut response = if state.config.access.allows(&caller.identity, &path) {
+            let allowed =
+                request
+                    .extensions()
+                    .get::<RequestPath>()
+                    .is_some_and(|RequestPath(path)| {
+                        state.config.access.allows(&caller.identity, path)
+                    });
+            let mut response = if allowed {
                 request.extensions_mut().insert(caller.clone());
                 next.run(request).await
             } else {

@@ -126,6 +126,12 @@ const HEADER_ENCODE: &AsciiSet = &CONTROLS.add(b'%');
 /// `Zo%C3%AB`), CR/LF/NUL and every other control character encoded too, so no profile
 /// can inject a header line.
 pub fn encode_value(text: &str) -> HeaderValue {
+    // Most profile text needs no encoding: skip the intermediate String.
+    if text.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'%') {
+        if let Ok(v) = HeaderValue::from_str(text) {
+            return v;
+        }
+    }
     let encoded: String = utf8_percent_encode(text, HEADER_ENCODE).collect();
     // Only printable ASCII remains, which HeaderValue always accepts.
     HeaderValue::from_str(&encoded).unwrap_or_else(|_| HeaderValue::from_static(""))
@@ -165,6 +171,9 @@ pub fn inject_identity(headers: &mut HeaderMap, identity: &Identity, method: Aut
 /// `X-Forwarded-For`: the last `trusted_hops` entries a client sent (written by proxies we
 /// trust), then the peer address. Everything further left is client-controlled and dropped.
 pub fn forwarded_for(headers: &HeaderMap, trusted_hops: usize, peer: IpAddr) -> HeaderValue {
+    if trusted_hops == 0 {
+        return encode_value(&peer.to_string());
+    }
     let mut chain: Vec<&str> = Vec::new();
     if trusted_hops > 0 {
         let sent: Vec<&str> = headers

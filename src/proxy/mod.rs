@@ -17,26 +17,27 @@ use crate::AppState;
 
 pub use forward::Upstream;
 
-/// Rejects framing a downstream server could read differently from us (request
-/// smuggling): `Content-Length` together with `Transfer-Encoding`. (hyper already drops
-/// `Content-Length` in that case for HTTP/1.1; this guards every other way in.)
-pub async fn reject_ambiguous_framing(request: Request, next: Next) -> Response {
+/// Request hygiene before routing, in this order:
+/// 1. framing a downstream server could read differently from us (request smuggling):
+///    `Content-Length` together with `Transfer-Encoding` is refused (hyper already drops
+///    `Content-Length` in that case for HTTP/1.1; this guards every other way in);
+/// 2. client copies of identity headers are removed, on every route;
+/// 3. the path is decided once (see `path`): the URI is rewritten to the canonical form
+///    and the decoded path stored for policy, or an ambiguous encoding answered with 400.
+///
+/// One layer rather than three: each `from_fn` layer costs a boxed future per request.
+pub async fn sanitize_request(mut request: Request, next: Next) -> Response {
     let h = request.headers();
     if h.contains_key(CONTENT_LENGTH) && h.contains_key(TRANSFER_ENCODING) {
         return ProxyError::BadRequest("both Content-Length and Transfer-Encoding").into_response();
     }
-    next.run(request).await
-}
-
-/// Decides the path once (see `path`): rewrites the request URI to the canonical form and
-/// stores the decoded path for policy, or answers 400 for an ambiguous encoding.
-pub async fn normalize_path(mut request: Request, next: Next) -> Response {
+    headers::strip_identity_headers(request.headers_mut());
     let normalized = match path::normalize(request.uri().path()) {
         Ok(p) => p,
         Err(e) => return ProxyError::BadPath(e.reason()).into_response(),
     };
     if normalized.encoded != request.uri().path() {
-        let mut pq = normalized.encoded.clone();
+        let mut pq = normalized.encoded;
         if let Some(q) = request.uri().query() {
             pq.push('?');
             pq.push_str(q);
@@ -51,13 +52,9 @@ pub async fn normalize_path(mut request: Request, next: Next) -> Response {
             Err(_) => return ProxyError::BadPath("unrepresentable path").into_response(),
         };
     }
-    request.extensions_mut().insert(normalized);
-    next.run(request).await
-}
-
-/// Removes client copies of identity headers on every route, skip-auth ones included.
-pub async fn strip_identity_headers(mut request: Request, next: Next) -> Response {
-    headers::strip_identity_headers(request.headers_mut());
+    request
+        .extensions_mut()
+        .insert(path::RequestPath(normalized.decoded));
     next.run(request).await
 }
 

@@ -65,7 +65,53 @@ impl PathError {
     }
 }
 
+/// The decoded, normalised path of the current request, in request extensions: what
+/// `skip_auth` and `[[access.rules]]` match.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestPath(pub String);
+
+/// True when `raw` is already in canonical form: nothing to decode, no dot segments, no
+/// empty segments, only characters that need no encoding. Most real paths are; they skip
+/// the decoding work.
+fn is_canonical(raw: &str) -> bool {
+    let b = raw.as_bytes();
+    b.first() == Some(&b'/')
+        && b.iter().all(|&c| {
+            c.is_ascii_alphanumeric()
+                || matches!(
+                    c,
+                    b'/' | b'-'
+                        | b'.'
+                        | b'_'
+                        | b'~'
+                        | b'!'
+                        | b'$'
+                        | b'&'
+                        | b'\''
+                        | b'('
+                        | b')'
+                        | b'*'
+                        | b'+'
+                        | b','
+                        | b'='
+                        | b':'
+                        | b'@'
+                )
+        })
+        && !raw.contains("//")
+        && !raw.contains("/./")
+        && !raw.contains("/../")
+        && !raw.ends_with("/.")
+        && !raw.ends_with("/..")
+}
+
 pub fn normalize(raw: &str) -> Result<NormalizedPath, PathError> {
+    if is_canonical(raw) {
+        return Ok(NormalizedPath {
+            decoded: raw.to_owned(),
+            encoded: raw.to_owned(),
+        });
+    }
     if !raw.starts_with('/') {
         return Err(PathError::NotAbsolute);
     }
