@@ -1,5 +1,6 @@
 //! Criterion benches for the functions every proxied request runs: the warm-cache identity
-//! lookup, header strip + inject, path normalisation and policy evaluation.
+//! lookup, header strip + inject, path normalisation, policy evaluation, session-cookie
+//! opening and `rd` validation.
 //!
 //! `cargo bench --bench hot_path`
 
@@ -105,5 +106,39 @@ fn path_and_policy(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, warm_cache_lookup, header_hygiene, path_and_policy);
+fn session_and_redirect(c: &mut Criterion) {
+    use bink_proxy::auth::redirect::safe_redirect;
+    use bink_proxy::auth::session::seal::{Purpose, Sealer};
+    let sealer = Sealer::new(&[7; 32]);
+    let session = serde_json::json!({
+        "identity": SAMPLE_USERS[3].identity(),
+        "token": "bink_oauth_0123456789abcdefghijklmnopqrstuvwxyzABCD",
+        "issued_at": 1_795_000_000u64,
+        "expires_at": 1_795_003_600u64,
+    })
+    .to_string();
+    let sealed = sealer.seal(Purpose::Session, "__Host-_bink_session", session.as_bytes());
+    c.bench_function("session_cookie_open", |b| {
+        b.iter(|| {
+            sealer
+                .open(
+                    Purpose::Session,
+                    black_box("__Host-_bink_session"),
+                    black_box(&sealed),
+                )
+                .unwrap()
+        })
+    });
+    c.bench_function("rd_validation", |b| {
+        b.iter(|| safe_redirect(black_box(Some("/reports/q3?year=2026&tab=summary#top"))))
+    });
+}
+
+criterion_group!(
+    benches,
+    warm_cache_lookup,
+    header_hygiene,
+    path_and_policy,
+    session_and_redirect
+);
 criterion_main!(benches);

@@ -21,6 +21,8 @@ use crate::config::TlsFiles;
 
 /// Largest request head accepted; larger ones get 431 (hyper answers it while parsing).
 pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+/// Interval and timeout of HTTP/2 keep-alive pings.
+const H2_KEEP_ALIVE: Duration = Duration::from_secs(20);
 /// Time allowed for a TLS handshake before the connection is dropped.
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -88,7 +90,10 @@ fn connection_builder(header_read_timeout: Duration) -> auto::Builder<TokioExecu
     builder
         .http2()
         .timer(TokioTimer::new())
-        .max_header_list_size(MAX_HEADER_BYTES as u32);
+        .max_header_list_size(MAX_HEADER_BYTES as u32)
+        // Idle HTTP/2 connections are pinged and dropped when the peer stops answering.
+        .keep_alive_interval(Some(H2_KEEP_ALIVE))
+        .keep_alive_timeout(H2_KEEP_ALIVE);
     builder
 }
 
@@ -129,7 +134,11 @@ pub async fn serve(
                 tls: tls.is_some(),
             };
             match tls {
-                None => serve_connection(&builder, stream, info, app, watcher).await,
+                None => {
+                    if first_bytes_within(&stream, header_read_timeout).await {
+                        serve_connection(&builder, stream, info, app, watcher).await
+                    }
+                }
                 Some(acceptor) => {
                     match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await
                     {
@@ -175,11 +184,47 @@ async fn serve_connection<S>(
     }
 }
 
+/// Pending-connection queue: the OS default (128) overflows when hundreds of clients
+/// connect at once, which costs them a one-second SYN retry.
+const LISTEN_BACKLOG: u32 = 1024;
+
 /// Binds a listener, naming the config key on failure.
 pub async fn bind(addr: SocketAddr, key: &str) -> Result<TcpListener, String> {
-    TcpListener::bind(addr)
-        .await
-        .map_err(|e| format!("{key}: cannot listen on {addr}: {e}"))
+    let fail = |e: std::io::Error| format!("{key}: cannot listen on {addr}: {e}");
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()
+    } else {
+        tokio::net::TcpSocket::new_v6()
+    }
+    .map_err(fail)?;
+    socket.set_reuseaddr(true).map_err(fail)?;
+    socket.bind(addr).map_err(fail)?;
+    socket.listen(LISTEN_BACKLOG).map_err(fail)
+}
+
+/// The HTTP/2 connection preface (RFC 9113 §3.4).
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// Waits until the client has sent enough to tell HTTP/1 from HTTP/2, for at most
+/// `limit`. hyper's header-read timer only starts once a request head is being read, so
+/// without this a client that connects and sends nothing (or half the HTTP/2 preface)
+/// would hold its connection forever.
+async fn first_bytes_within(stream: &tokio::net::TcpStream, limit: Duration) -> bool {
+    let wait = async {
+        let mut buf = [0u8; 24];
+        loop {
+            if stream.readable().await.is_err() {
+                return false;
+            }
+            match stream.peek(&mut buf).await {
+                Ok(0) | Err(_) => return false,
+                Ok(n) if n >= H2_PREFACE.len() || buf[..n] != H2_PREFACE[..n] => return true,
+                // A prefix of the HTTP/2 preface: the rest is on its way, or never comes.
+                Ok(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+            }
+        }
+    };
+    tokio::time::timeout(limit, wait).await.unwrap_or(false)
 }
 
 /// Resolves on SIGTERM or SIGINT.

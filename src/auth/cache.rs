@@ -164,6 +164,9 @@ impl IdentityCache {
             Err(e) => e.label(),
         };
         self.metrics.bink_call(outcome, started.elapsed());
+        if let Err(why) = &answer {
+            tracing::warn!(reason = %why, token = %super::token::fingerprint(token), "identity provider unavailable");
+        }
         match answer? {
             UserLookup::Valid(identity) => Ok(Verdict::Valid(Arc::new(identity))),
             UserLookup::Rejected => Ok(Verdict::Invalid),

@@ -94,7 +94,8 @@ async fn identify_bearer(state: &AppState, token: &str) -> Result<Identification
         })),
         Err(LookupError::Invalid) => Err(ProxyError::InvalidToken),
         Err(LookupError::Unavailable(why)) => {
-            tracing::warn!(reason = %why, token = %token::fingerprint(token), "identity provider unavailable");
+            // The failed Bink call itself is logged once (in the cache); waiters only at debug.
+            tracing::debug!(reason = %why, token = %token::fingerprint(token), "identity provider unavailable");
             Err(ProxyError::IdentityProviderUnavailable)
         }
     }

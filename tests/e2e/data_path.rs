@@ -242,3 +242,27 @@ async fn graceful_shutdown_finishes_in_flight_requests() {
         "listener closed after shutdown"
     );
 }
+
+#[tokio::test]
+async fn silent_and_half_preface_connections_are_closed_too() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let s = Stack::start(Opts {
+        server: "header_read_timeout = \"500ms\"".into(),
+        ..Opts::default()
+    })
+    .await;
+    for opening in [&b""[..], b"PRI * HTTP/2.0\r\n"] {
+        let mut conn = tokio::net::TcpStream::connect(s.proxy.addr).await.unwrap();
+        conn.write_all(opening).await.unwrap();
+        let started = Instant::now();
+        let mut buf = [0u8; 64];
+        let closed = tokio::time::timeout(Duration::from_secs(5), conn.read(&mut buf)).await;
+        assert!(
+            matches!(closed, Ok(Ok(0)) | Ok(Err(_))),
+            "{opening:?}: still open"
+        );
+        assert!(started.elapsed() < Duration::from_secs(3), "{opening:?}");
+    }
+    // Real clients are unaffected.
+    assert_eq!(s.get("/x", ADA).await.status(), 200);
+}
