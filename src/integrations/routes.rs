@@ -241,7 +241,7 @@ struct LinkTokenBody {
 
 /// `POST /integrations/bindbee/link-token` `{category, integration}` → `{link_token}`.
 async fn bindbee_link_token(State(state): State<AppState>, request: Request) -> Response {
-    run(&state, request, |state, c, body| async move {
+    run(&state, request, |c, body| async move {
         let bindbee = c
             .integrations
             .bindbee
@@ -255,7 +255,7 @@ async fn bindbee_link_token(State(state): State<AppState>, request: Request) -> 
             .create_link_token(&user, &category, &integration)
             .await
             .map_err(|e| provider_error("bindbee", e))?;
-        remember(state, &c, "bindbee", category, integration).await?;
+        remember(&c, "bindbee", category, integration).await?;
         Ok(respond(
             StatusCode::OK,
             serde_json::json!({ "link_token": link_token }),
@@ -274,7 +274,7 @@ struct BindbeeConnectBody {
 
 /// `POST /integrations/bindbee/connect` `{temporary_token, category?, integration?}`.
 async fn bindbee_connect(State(state): State<AppState>, request: Request) -> Response {
-    run(&state, request, |_, c, body| async move {
+    run(&state, request, |c, body| async move {
         let bindbee = c
             .integrations
             .bindbee
@@ -283,18 +283,8 @@ async fn bindbee_connect(State(state): State<AppState>, request: Request) -> Res
         let b: BindbeeConnectBody = json_body(body).await?;
         let temporary_token = require_token(b.temporary_token.as_deref(), "temporary_token")?;
         let latest = latest_link(&c, "bindbee").await?;
-        let category = match b
-            .category
-            .as_deref()
-            .or(latest.as_ref().map(|l| l.category.as_str()))
-        {
-            Some(cat) => require_category(Some(cat), bindbee::CATEGORIES)?,
-            None => {
-                return Err(ProxyError::InvalidBody(
-                    "missing field `category` (and no earlier link-token request)".into(),
-                ))
-            }
-        };
+        let category =
+            category_or_latest(b.category.as_deref(), latest.as_ref(), bindbee::CATEGORIES)?;
         let tool = match b
             .integration
             .as_deref()
@@ -347,7 +337,7 @@ struct KomboInitBody {
 
 /// `POST /integrations/kombo/init` `{category, tool?, language?}` → `{link}`.
 async fn kombo_init(State(state): State<AppState>, request: Request) -> Response {
-    run(&state, request, |state, c, body| async move {
+    run(&state, request, |c, body| async move {
         let kombo = c
             .integrations
             .kombo
@@ -374,7 +364,7 @@ async fn kombo_init(State(state): State<AppState>, request: Request) -> Response
             .create_link(&user, &category, tool.as_deref(), language)
             .await
             .map_err(|e| provider_error("kombo", e))?;
-        remember(state, &c, "kombo", category, tool.unwrap_or_default()).await?;
+        remember(&c, "kombo", category, tool.unwrap_or_default()).await?;
         Ok(respond(
             StatusCode::OK,
             serde_json::json!({ "link": link }),
@@ -392,15 +382,12 @@ struct KomboActivateBody {
 
 /// `POST /integrations/kombo/activate` `{token, category?}`.
 async fn kombo_activate(State(state): State<AppState>, request: Request) -> Response {
-    run(&state, request, |_, c, body| async move {
+    run(&state, request, |c, body| async move {
         let kombo = c.integrations.kombo.as_ref().ok_or(ProxyError::ProviderNotConfigured)?;
         let b: KomboActivateBody = json_body(body).await?;
         let token = require_token(b.token.as_deref(), "token")?;
         let latest = latest_link(&c, "kombo").await?;
-        let category = match b.category.as_deref().or(latest.as_ref().map(|l| l.category.as_str())) {
-            Some(cat) => require_category(Some(cat), kombo::CATEGORIES)?,
-            None => return Err(ProxyError::InvalidBody("missing field `category` (and no earlier init)".into())),
-        };
+        let category = category_or_latest(b.category.as_deref(), latest.as_ref(), kombo::CATEGORIES)?;
         let integration = kombo.exchange(&token).await.map_err(|e| provider_error("kombo", e))?;
         // Integration ids never come from the browser: only from Kombo, for this organization.
         if integration.end_user_origin_id != c.organization {
@@ -445,7 +432,7 @@ async fn remove(
 /// The shared shape of a write: caller, CSRF rule, then the handler's work.
 async fn run<'s, F, Fut>(state: &'s AppState, request: Request, work: F) -> Response
 where
-    F: FnOnce(&'s AppState, Caller<'s>, Body) -> Fut,
+    F: FnOnce(Caller<'s>, Body) -> Fut,
     Fut: std::future::Future<Output = Result<Response, ProxyError>>,
 {
     let c = match caller(state, &request) {
@@ -456,7 +443,7 @@ where
         return fail(e);
     }
     let auth = c.auth.clone();
-    match work(state, c, request.into_body()).await {
+    match work(c, request.into_body()).await {
         Ok(response) => response,
         Err(e) => {
             let mut r = fail(e);
@@ -467,13 +454,11 @@ where
 }
 
 async fn remember(
-    state: &AppState,
     c: &Caller<'_>,
     provider: &str,
     category: String,
     tool: String,
 ) -> Result<(), ProxyError> {
-    let _ = state;
     c.integrations
         .store
         .remember_link_request(
@@ -485,6 +470,20 @@ async fn remember(
         )
         .await
         .map_err(store_error)
+}
+
+/// The body's category, else the one the caller's latest vendor flow was started with.
+fn category_or_latest(
+    from_body: Option<&str>,
+    latest: Option<&LinkRequest>,
+    allowed: &[&str],
+) -> Result<String, ProxyError> {
+    match from_body.or(latest.map(|l| l.category.as_str())) {
+        Some(category) => require_category(Some(category), allowed),
+        None => Err(ProxyError::InvalidBody(
+            "missing field `category` (and no earlier link-token or init request)".into(),
+        )),
+    }
 }
 
 async fn latest_link(c: &Caller<'_>, provider: &str) -> Result<Option<LinkRequest>, ProxyError> {
