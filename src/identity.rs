@@ -1,6 +1,11 @@
 //! Who the caller is: the profile Bink's user endpoint returns, as the proxy trusts it.
 
+use std::ops::Deref;
+use std::sync::OnceLock;
+
 use serde::{Deserialize, Serialize};
+
+use crate::proxy::headers::IdentityHeaders;
 
 /// A Bink account's plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,6 +96,43 @@ impl Identity {
         let (local, domain) = email.rsplit_once('@')?;
         (!local.is_empty() && !domain.is_empty() && !local.contains('@'))
             .then(|| domain.to_ascii_lowercase())
+    }
+}
+
+/// A verified identity as the proxy holds it: the profile, plus the upstream header values
+/// derived from it, built on first use and then shared by every request of that identity
+/// (a cached bearer token's requests encode nothing).
+#[derive(Debug)]
+pub struct Principal {
+    identity: Identity,
+    header_values: OnceLock<IdentityHeaders>,
+}
+
+impl Principal {
+    pub fn header_values(&self) -> &IdentityHeaders {
+        self.header_values
+            .get_or_init(|| IdentityHeaders::of(&self.identity))
+    }
+
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+}
+
+impl From<Identity> for Principal {
+    fn from(identity: Identity) -> Principal {
+        Principal {
+            identity,
+            header_values: OnceLock::new(),
+        }
+    }
+}
+
+impl Deref for Principal {
+    type Target = Identity;
+
+    fn deref(&self) -> &Identity {
+        &self.identity
     }
 }
 

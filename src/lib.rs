@@ -21,14 +21,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::{Request, State};
-use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::extract::Request;
+use axum::middleware;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use tower::ServiceBuilder;
+use tower::ServiceExt;
 
 use auth::assertion::AssertionSigner;
 use auth::cache::IdentityCache;
@@ -125,16 +125,69 @@ impl Proxy {
     }
 }
 
-/// The whole request pipeline. Layers run top to bottom.
-pub fn app(state: AppState) -> Router {
-    // The proxy path: the auth layer decides, then the request is forwarded.
-    let proxied = ServiceBuilder::new()
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            auth::require_identity,
-        ))
-        .service(axum::routing::any(proxy::forward).with_state(state.clone()));
+/// The request pipeline, in one place; [`App::handle`] reads top to bottom.
+///
+/// The steps are plain async functions called in order rather than tower layers: measured
+/// with callgrind (benches/README.md), the `from_fn` layers and the two router hops they
+/// replace cost boxed futures, cloned services and extension maps on every request, more
+/// than the authentication itself. The proxy's own routes are still an axum `Router`.
+#[derive(Clone)]
+pub struct App {
+    state: AppState,
+    own_routes: Router,
+}
 
+impl App {
+    pub fn new(state: AppState) -> App {
+        App {
+            own_routes: own_routes(&state),
+            state,
+        }
+    }
+
+    /// One request, start to finish.
+    pub async fn handle(&self, conn: server::ConnectionInfo, request: Request) -> Response {
+        let log = AccessLog::begin(&request);
+        let (response, caller) = self.dispatch(conn, request).await;
+        log.finish(&self.state, response.status(), caller.as_ref());
+        response
+    }
+
+    async fn dispatch(
+        &self,
+        conn: server::ConnectionInfo,
+        mut request: Request,
+    ) -> (Response, Option<auth::Authenticated>) {
+        // 1. Hygiene: smuggling-prone framing refused, client identity headers stripped (on
+        //    every route), and the path decided once, so routes, policy and the upstream
+        //    all see the same path.
+        let path = match proxy::sanitize(&mut request) {
+            Ok(path) => path,
+            Err(refusal) => return (refusal.into_response(), None),
+        };
+        // 2. The proxy's own routes, which decide about auth themselves.
+        if routes::may_be_own(request.uri().path()) {
+            let decoded = path.resolve(request.uri()).to_owned();
+            let extensions = request.extensions_mut();
+            extensions.insert(conn);
+            extensions.insert(proxy::path::RequestPath(decoded));
+            let mut response = self
+                .own_routes
+                .clone()
+                .oneshot(request)
+                .await
+                .unwrap_or_else(|e| match e {});
+            let caller = response.extensions_mut().remove::<auth::CallerForLog>();
+            return (response, caller.map(|c| c.0));
+        }
+        // 3. Everything else: identity and `[access]`, then the upstream.
+        proxy::authorize_and_forward(&self.state, conn, request, &path).await
+    }
+}
+
+/// The routes the proxy answers itself. A path no route claims (`/oauth2/other`) falls
+/// back to the proxy path, exactly as if it had never come here.
+fn own_routes(state: &AppState) -> Router {
     let mut routes = Router::new()
         .route("/ping", get(routes::ping))
         .route("/ready", get(routes::ready))
@@ -148,53 +201,81 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/.well-known/jwks.json", get(routes::jwks));
     if state.integrations.is_some() {
-        // Behind the same auth layer as the proxy path, so the two can never disagree
-        // about who the caller is; route_layer keeps an unknown route a 404.
+        // Behind the same gate as the proxy path, so the two can never disagree about who
+        // the caller is; route_layer keeps an unknown route a 404.
         routes = routes.merge(integrations::routes::router().route_layer(
             middleware::from_fn_with_state(state.clone(), auth::require_identity),
         ));
     }
-    let routes = routes.fallback_service(proxied).with_state(state.clone());
-
-    Router::new().fallback_service(
-        ServiceBuilder::new()
-            // One log line and the request metrics for everything, errors included.
-            .layer(middleware::from_fn_with_state(state, access_log))
-            // Smuggling-prone framing refused, client identity headers stripped (on every
-            // route), and the path decided once, before routing, so routes, policy and the
-            // upstream all see the same path.
-            .layer(middleware::from_fn(proxy::sanitize_request))
-            .service(routes),
-    )
+    let fallback_state = state.clone();
+    let fallback = tower::service_fn(move |request: Request| {
+        let state = fallback_state.clone();
+        async move {
+            let conn = request
+                .extensions()
+                .get::<server::ConnectionInfo>()
+                .copied()
+                .unwrap_or_default();
+            let path = request
+                .extensions()
+                .get::<proxy::path::RequestPath>()
+                .map(|p| proxy::PolicyPath::decoded(p.0.clone()))
+                .unwrap_or_default();
+            let (mut response, caller) =
+                proxy::authorize_and_forward(&state, conn, request, &path).await;
+            if let Some(caller) = caller {
+                response.extensions_mut().insert(auth::CallerForLog(caller));
+            }
+            Ok::<_, std::convert::Infallible>(response)
+        }
+    });
+    routes.fallback_service(fallback).with_state(state.clone())
 }
 
 /// One line per request: method, path without query, status, duration, auth method and
 /// user id. Never a header value, so never a token or cookie.
-async fn access_log(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = request.method().clone();
-    // A Uri clone shares its bytes: no copy of the path on the hot path.
-    let uri = request.uri().clone();
-    let mut response = next.run(request).await;
-    let elapsed = started.elapsed();
-    let status = response.status().as_u16();
-    state.metrics.request_finished(status, elapsed);
-    let caller = response.extensions_mut().remove::<auth::CallerForLog>();
-    let (auth_method, user) = match &caller {
-        Some(c) => (c.0.method.as_str(), c.0.identity.id.as_str()),
-        None => ("none", "-"),
-    };
-    tracing::info!(
-        target: "bink_proxy::access",
-        %method,
-        path = %uri.path(),
-        status,
-        duration_us = elapsed.as_micros() as u64,
-        auth = auth_method,
-        user,
-        "request"
-    );
-    response
+struct AccessLog {
+    started: Instant,
+    /// Method and URI, kept only when the line will be written (`RUST_LOG` admits it).
+    request: Option<(http::Method, http::Uri)>,
+}
+
+impl AccessLog {
+    fn begin(request: &Request) -> AccessLog {
+        let enabled = tracing::enabled!(target: "bink_proxy::access", tracing::Level::INFO);
+        AccessLog {
+            started: Instant::now(),
+            // A Uri clone shares its bytes: no copy of the path.
+            request: enabled.then(|| (request.method().clone(), request.uri().clone())),
+        }
+    }
+
+    fn finish(
+        self,
+        state: &AppState,
+        status: http::StatusCode,
+        caller: Option<&auth::Authenticated>,
+    ) {
+        let elapsed = self.started.elapsed();
+        state.metrics.request_finished(status.as_u16(), elapsed);
+        let Some((method, uri)) = self.request else {
+            return;
+        };
+        let (auth_method, user) = match caller {
+            Some(c) => (c.method.as_str(), c.identity.id.as_str()),
+            None => ("none", "-"),
+        };
+        tracing::info!(
+            target: "bink_proxy::access",
+            %method,
+            path = %uri.path(),
+            status = status.as_u16(),
+            duration_us = elapsed.as_micros() as u64,
+            auth = auth_method,
+            user,
+            "request"
+        );
+    }
 }
 
 /// A running proxy: its addresses and a handle to stop it.
@@ -278,7 +359,7 @@ pub async fn start(config: Config, signals: bool) -> Result<Running, StartError>
             let _ = axum::serve(listener, metrics_app).await;
         });
     }
-    let app = app(state.clone());
+    let app = App::new(state.clone());
     let header_timeout = state.config.server.header_read_timeout;
     let grace = state.config.server.shutdown_grace;
     let task = tokio::spawn(server::serve(

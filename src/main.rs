@@ -105,11 +105,22 @@ fn load_config(flag: Option<PathBuf>) -> Result<Config, ExitCode> {
     })
 }
 
+/// The runtime: one worker per CPU this process may use (affinity mask and cgroup quota,
+/// as `available_parallelism` reads them). With one CPU, a single-threaded runtime: the
+/// multi-threaded one with one worker still pays for work-stealing queues, atomics and a
+/// cross-thread wake-up per I/O event (measured in benches/README.md).
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut builder = if cpus == 1 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    builder.enable_all().build()
+}
+
 fn run_async(fut: impl std::future::Future<Output = anyhow::Result<()>>) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cannot start the runtime: {e}");

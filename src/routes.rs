@@ -14,6 +14,16 @@ use crate::AppState;
 
 const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
 
+/// Whether `path` (canonical, as sanitised) can be one of the routes the proxy answers
+/// itself; a superset test, since a path the router does not claim falls back to the proxy
+/// path anyway. Everything else skips the router.
+pub fn may_be_own(path: &str) -> bool {
+    matches!(path, "/ping" | "/ready")
+        || path.starts_with("/oauth2/")
+        || path.starts_with("/.well-known/")
+        || path.starts_with("/integrations")
+}
+
 /// `GET /ping`: liveness, no auth, no dependencies.
 pub async fn ping() -> &'static str {
     "OK"
@@ -135,7 +145,7 @@ fn allowed_response(state: &AppState, caller: &Authenticated) -> Response {
     let mut response = StatusCode::ACCEPTED.into_response();
     let h = response.headers_mut();
     h.insert(CACHE_CONTROL, NO_STORE);
-    headers::inject_identity(h, &caller.identity, caller.method);
+    caller.identity.header_values().inject(h, caller.method);
     if let Some(jwt) = state
         .signer
         .as_ref()

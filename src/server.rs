@@ -8,16 +8,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
-use tower::ServiceExt;
 
 use crate::config::TlsFiles;
+use crate::App;
 
 /// Largest request head accepted; larger ones get 431 (hyper answers it while parsing).
 pub const MAX_HEADER_BYTES: usize = 64 * 1024;
@@ -102,7 +101,7 @@ fn connection_builder(header_read_timeout: Duration) -> auto::Builder<TokioExecu
 pub async fn serve(
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
-    app: Router,
+    app: App,
     header_read_timeout: Duration,
     grace: Duration,
     shutdown: impl Future<Output = ()>,
@@ -162,21 +161,14 @@ async fn serve_connection<S>(
     builder: &auto::Builder<TokioExecutor>,
     stream: S,
     info: ConnectionInfo,
-    app: Router,
+    app: App,
     watcher: hyper_util::server::graceful::Watcher,
 ) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let service = hyper::service::service_fn(move |mut request: http::Request<Incoming>| {
-        request.extensions_mut().insert(info);
+    let service = hyper::service::service_fn(move |request: http::Request<Incoming>| {
         let app = app.clone();
-        async move {
-            Ok::<_, Infallible>(
-                app.oneshot(request.map(Body::new))
-                    .await
-                    .unwrap_or_else(|e| match e {}),
-            )
-        }
+        async move { Ok::<_, Infallible>(app.handle(info, request.map(Body::new)).await) }
     });
     let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
     if let Err(e) = watcher.watch(conn.into_owned()).await {

@@ -16,7 +16,7 @@ use tokio::sync::Semaphore;
 
 use crate::bink::{BinkClient, Unavailable, UserLookup};
 use crate::config::TokenConfig;
-use crate::identity::Identity;
+use crate::identity::Principal;
 use crate::telemetry::Metrics;
 
 use super::token::{TokenHasher, TokenKey};
@@ -24,7 +24,7 @@ use super::token::{TokenHasher, TokenKey};
 /// What Bink said about a token.
 #[derive(Debug, Clone)]
 pub enum Verdict {
-    Valid(Arc<Identity>),
+    Valid(Arc<Principal>),
     Invalid,
 }
 
@@ -55,7 +55,7 @@ pub struct IdentityCache {
     hasher: TokenHasher,
     verdicts: Cache<TokenKey, Verdict>,
     /// Last good identity per token, kept `cache_ttl + stale_if_error`; `None` when off.
-    last_good: Option<Cache<TokenKey, Arc<Identity>>>,
+    last_good: Option<Cache<TokenKey, Arc<Principal>>>,
     bink: BinkClient,
     /// Caps simultaneous Bink calls; a miss waits at most `permit_wait` for a slot.
     calls: Semaphore,
@@ -97,7 +97,7 @@ impl IdentityCache {
 
     /// The identity behind `token`, from the cache or from one Bink call shared by every
     /// request waiting on the same token. The caller has already checked the syntax.
-    pub async fn lookup(&self, token: &str) -> Result<Arc<Identity>, LookupError> {
+    pub async fn lookup(&self, token: &str) -> Result<Arc<Principal>, LookupError> {
         let key = self.hasher.key(token);
         if let Some(verdict) = self.verdicts.get(&key).await {
             self.metrics.cache_hit();
@@ -147,7 +147,7 @@ impl IdentityCache {
         }
     }
 
-    async fn stale(&self, key: &TokenKey) -> Option<Arc<Identity>> {
+    async fn stale(&self, key: &TokenKey) -> Option<Arc<Principal>> {
         self.last_good.as_ref()?.get(key).await
     }
 
@@ -168,13 +168,13 @@ impl IdentityCache {
             tracing::warn!(reason = %why, token = %super::token::fingerprint(token), "identity provider unavailable");
         }
         match answer? {
-            UserLookup::Valid(identity) => Ok(Verdict::Valid(Arc::new(identity))),
+            UserLookup::Valid(identity) => Ok(Verdict::Valid(Arc::new(Principal::from(identity)))),
             UserLookup::Rejected => Ok(Verdict::Invalid),
         }
     }
 }
 
-fn verdict_to_result(verdict: Verdict) -> Result<Arc<Identity>, LookupError> {
+fn verdict_to_result(verdict: Verdict) -> Result<Arc<Principal>, LookupError> {
     match verdict {
         Verdict::Valid(identity) => Ok(identity),
         Verdict::Invalid => Err(LookupError::Invalid),

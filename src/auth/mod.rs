@@ -14,10 +14,11 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::header::{ACCEPT, SET_COOKIE};
+use http::request::Parts;
 use http::{HeaderMap, Method};
 
 use crate::error::ProxyError;
-use crate::identity::{AuthMethod, Identity};
+use crate::identity::{AuthMethod, Principal};
 use crate::proxy::path::RequestPath;
 use crate::AppState;
 
@@ -29,7 +30,7 @@ use token::Credentials;
 /// An identity the proxy has verified, placed in request extensions by the auth layer.
 #[derive(Debug, Clone)]
 pub struct Authenticated {
-    pub identity: Arc<Identity>,
+    pub identity: Arc<Principal>,
     pub method: AuthMethod,
     /// The session's Bink token, for `pass_access_token` (bearer requests carry their own).
     pub session_token: Option<Arc<str>>,
@@ -131,10 +132,10 @@ async fn identify_session(
                 })
             }
             // Bink is down: an outage never logs anyone out.
-            Err(LookupError::Unavailable(_)) => Arc::new(session.identity),
+            Err(LookupError::Unavailable(_)) => Arc::new(Principal::from(session.identity)),
         }
     } else {
-        Arc::new(session.identity)
+        Arc::new(Principal::from(session.identity))
     };
     Ok(Identification::caller(Authenticated {
         identity,
@@ -169,10 +170,10 @@ pub fn error_response(error: ProxyError, method: &Method, headers: &HeaderMap) -
 }
 
 /// Nobody is signed in: browsers go to sign-in (when enabled), everyone else gets 401.
-fn unauthenticated(state: &AppState, request: &Request) -> Response {
+fn unauthenticated(state: &AppState, request: &Parts) -> Response {
     match &state.sign_in {
-        Some(sign_in) if is_navigation(request.method(), request.headers()) => {
-            let rd = request.uri().path_and_query().map_or("/", |pq| pq.as_str());
+        Some(sign_in) if is_navigation(&request.method, &request.headers) => {
+            let rd = request.uri.path_and_query().map_or("/", |pq| pq.as_str());
             let mut response = http::StatusCode::FOUND.into_response();
             if let Ok(location) = http::HeaderValue::from_str(&sign_in.start_url(rd)) {
                 response
@@ -187,50 +188,75 @@ fn unauthenticated(state: &AppState, request: &Request) -> Response {
         }
         _ => error_response(
             ProxyError::Unauthenticated,
-            request.method(),
-            request.headers(),
+            &request.method,
+            &request.headers,
         ),
     }
 }
 
-/// The auth layer in front of the upstream: skip-auth routes pass with no identity; every
-/// other request needs an identity that `[access]` admits for the normalised path.
+/// The auth decision for a request bound for the upstream (or an `/integrations` route).
+#[derive(Debug)]
+pub enum Gate {
+    /// A `skip_auth` route: passes with no identity.
+    Open,
+    /// An identity that `[access]` admits for this path.
+    Admitted(Authenticated),
+    /// The answer to send instead (401, 403, 503, a sign-in redirect), with the caller
+    /// when one was identified but not admitted.
+    Refused(Response, Option<Authenticated>),
+}
+
+/// Skip-auth routes pass with no identity; every other request needs an identity that
+/// `[access]` admits for `path`, the normalised path.
+pub async fn gate(state: &AppState, request: &Parts, path: &str) -> Gate {
+    if state.config.access.skips_auth(&request.method, path) {
+        return Gate::Open;
+    }
+    let identification = match identify(state, &request.headers).await {
+        Ok(identification) => identification,
+        Err(e) => return Gate::Refused(error_response(e, &request.method, &request.headers), None),
+    };
+    match identification.caller {
+        Some(caller) if state.config.access.allows(&caller.identity, path) => {
+            Gate::Admitted(caller)
+        }
+        Some(caller) => {
+            let response = error_response(ProxyError::Forbidden, &request.method, &request.headers);
+            Gate::Refused(response, Some(caller))
+        }
+        None => {
+            let mut response = unauthenticated(state, request);
+            identification.finish(state, &mut response);
+            Gate::Refused(response, None)
+        }
+    }
+}
+
+/// [`gate`] as a route layer, for the `/integrations` routes: the admitted caller goes into
+/// request extensions for the handler, and into the response's for the access log.
 pub async fn require_identity(
     State(state): State<AppState>,
-    mut request: Request,
+    request: Request,
     next: Next,
 ) -> Response {
-    // The sanitizing layer always runs first; without its path, refuse rather than guess.
-    let Some(RequestPath(path)) = request.extensions().get::<RequestPath>() else {
+    // The pipeline always stores the path first; without it, refuse rather than guess.
+    let Some(RequestPath(path)) = request.extensions().get::<RequestPath>().cloned() else {
         return ProxyError::Internal.into_response();
     };
-    if state.config.access.skips_auth(request.method(), path) {
-        return next.run(request).await;
-    }
-    let identification = match identify(&state, request.headers()).await {
-        Ok(identification) => identification,
-        Err(e) => return error_response(e, request.method(), request.headers()),
-    };
-    let mut response = match identification.caller.clone() {
-        None => unauthenticated(&state, &request),
-        Some(caller) => {
-            let allowed =
-                request
-                    .extensions()
-                    .get::<RequestPath>()
-                    .is_some_and(|RequestPath(path)| {
-                        state.config.access.allows(&caller.identity, path)
-                    });
-            let mut response = if allowed {
-                request.extensions_mut().insert(caller.clone());
-                next.run(request).await
-            } else {
-                error_response(ProxyError::Forbidden, request.method(), request.headers())
-            };
-            response.extensions_mut().insert(CallerForLog(caller));
-            response
+    let (mut parts, body) = request.into_parts();
+    let (mut response, caller) = match gate(&state, &parts, &path).await {
+        Gate::Open => (next.run(Request::from_parts(parts, body)).await, None),
+        Gate::Admitted(caller) => {
+            parts.extensions.insert(caller.clone());
+            (
+                next.run(Request::from_parts(parts, body)).await,
+                Some(caller),
+            )
         }
+        Gate::Refused(response, caller) => (response, caller),
     };
-    identification.finish(&state, &mut response);
+    if let Some(caller) = caller {
+        response.extensions_mut().insert(CallerForLog(caller));
+    }
     response
 }

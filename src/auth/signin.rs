@@ -5,7 +5,6 @@
 //! tabs all complete. The callback checks `state` against that cookie — in constant time
 //! and exactly once — *before* the code is redeemed; a bad state never reaches Bink.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Request, State};
@@ -334,7 +333,7 @@ async fn finish_sign_in(
         None => sign_in.sessions.lifetime,
     };
     let session = Session {
-        identity: Arc::unwrap_or_clone(identity),
+        identity: identity.identity().clone(),
         token: access_token,
         issued_at: now,
         expires_at: now + lifetime.max(Duration::from_secs(1)).as_secs(),

@@ -7,7 +7,7 @@ use axum::body::Body;
 use axum::extract::Request;
 use axum::response::Response;
 use http::header::{HOST, UPGRADE};
-use http::uri::{Authority, Scheme};
+use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{HeaderValue, StatusCode, Uri, Version};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
@@ -73,16 +73,25 @@ impl Upstream {
         })
     }
 
-    /// The upstream URI for an already-normalised path and the original query.
-    fn uri_for(&self, path_and_query: &str) -> Result<Uri, ProxyError> {
-        let mut pq = String::with_capacity(self.base_path.len() + path_and_query.len());
-        pq.push_str(&self.base_path);
-        pq.push_str(path_and_query);
-        Uri::builder()
-            .scheme(self.scheme.clone())
-            .authority(self.authority.clone())
-            .path_and_query(pq)
-            .build()
+    /// The upstream URI for an already-normalised path and the original query. Without a
+    /// base path the request's own `PathAndQuery` is reused (shared bytes, no copy).
+    fn uri_for(&self, original: &Uri) -> Result<Uri, ProxyError> {
+        let path_and_query = match original.path_and_query() {
+            Some(pq) if self.base_path.is_empty() => pq.clone(),
+            pq => {
+                let pq = pq.map_or("/", |pq| pq.as_str());
+                let mut joined = String::with_capacity(self.base_path.len() + pq.len());
+                joined.push_str(&self.base_path);
+                joined.push_str(pq);
+                PathAndQuery::try_from(joined)
+                    .map_err(|_| ProxyError::BadRequest("request target cannot be forwarded"))?
+            }
+        };
+        let mut parts = http::uri::Parts::default();
+        parts.scheme = Some(self.scheme.clone());
+        parts.authority = Some(self.authority.clone());
+        parts.path_and_query = Some(path_and_query);
+        Uri::from_parts(parts)
             .map_err(|_| ProxyError::BadRequest("request target cannot be forwarded"))
     }
 
@@ -92,12 +101,6 @@ impl Upstream {
         let upgrade = request.headers().get(UPGRADE).cloned();
         let client_upgrade = upgrade.as_ref().map(|_| hyper::upgrade::on(&mut request));
 
-        let path_and_query = request
-            .uri()
-            .path_and_query()
-            .map(|pq| pq.as_str())
-            .unwrap_or("/")
-            .to_owned();
         if !request.headers().contains_key(HOST) {
             // HTTP/2 clients send :authority instead; HTTP/1.1 upstreams need Host.
             if let Some(authority) = request.uri().authority() {
@@ -106,7 +109,7 @@ impl Upstream {
                 }
             }
         }
-        *request.uri_mut() = self.uri_for(&path_and_query)?;
+        *request.uri_mut() = self.uri_for(request.uri())?;
         *request.version_mut() = Version::HTTP_11;
 
         let response = match tokio::time::timeout(self.timeout, self.client.request(request)).await

@@ -5,7 +5,10 @@
 
 use std::net::IpAddr;
 
-use http::header::{HeaderName, HeaderValue, CONNECTION, UPGRADE};
+use http::header::{
+    HeaderName, HeaderValue, CONNECTION, PROXY_AUTHENTICATE, PROXY_AUTHORIZATION, TE, TRAILER,
+    TRANSFER_ENCODING, UPGRADE,
+};
 use http::HeaderMap;
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 
@@ -28,17 +31,21 @@ pub static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-fo
 pub static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 pub static X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
 
-/// Hop-by-hop headers (RFC 9110 §7.6.1, plus the legacy ones proxies still see).
-const HOP_BY_HOP: [&str; 9] = [
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
+static KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
+static PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
+
+/// Hop-by-hop headers (RFC 9110 §7.6.1, plus the legacy ones proxies still see). Names, not
+/// strings: removing by `&str` parses the name again on every call.
+static HOP_BY_HOP: [&HeaderName; 9] = [
+    &CONNECTION,
+    &KEEP_ALIVE,
+    &PROXY_CONNECTION,
+    &PROXY_AUTHENTICATE,
+    &PROXY_AUTHORIZATION,
+    &TE,
+    &TRAILER,
+    &TRANSFER_ENCODING,
+    &UPGRADE,
 ];
 
 /// Names the proxy owns exactly (beyond the `x-bink-` / `x-auth-request-` prefixes).
@@ -140,39 +147,57 @@ pub fn encode_value(text: &str) -> HeaderValue {
 /// Adds the identity headers of §6. Called after stripping, so nothing a client sent can
 /// duplicate or suppress them.
 pub fn inject_identity(headers: &mut HeaderMap, identity: &Identity, method: AuthMethod) {
-    headers.insert(X_AUTH_REQUEST_USER.clone(), encode_value(identity.user()));
-    if let Some(email) = &identity.email {
-        headers.insert(X_AUTH_REQUEST_EMAIL.clone(), encode_value(email));
+    IdentityHeaders::of(identity).inject(headers, method);
+}
+
+/// The identity headers of one identity, encoded once. A cached identity keeps its own
+/// (see [`crate::identity::Principal`]), so each request costs reference-count bumps
+/// rather than encoding and an allocation per header.
+#[derive(Debug, Clone)]
+pub struct IdentityHeaders(Vec<(&'static HeaderName, HeaderValue)>);
+
+impl IdentityHeaders {
+    pub fn of(identity: &Identity) -> IdentityHeaders {
+        let mut values = Vec::with_capacity(7);
+        values.push((&X_AUTH_REQUEST_USER, encode_value(identity.user())));
+        if let Some(email) = &identity.email {
+            values.push((&X_AUTH_REQUEST_EMAIL, encode_value(email)));
+        }
+        if let Some(username) = &identity.username {
+            values.push((&X_AUTH_REQUEST_PREFERRED_USERNAME, encode_value(username)));
+        }
+        values.push((&X_BINK_USER_ID, encode_value(&identity.id)));
+        if let Some(name) = &identity.name {
+            values.push((&X_BINK_NAME, encode_value(name)));
+        }
+        values.push((
+            &X_BINK_PLAN,
+            HeaderValue::from_static(identity.plan.as_str()),
+        ));
+        values.push((
+            &X_BINK_VERIFICATION_LEVEL,
+            HeaderValue::from(u16::from(identity.verification_level)),
+        ));
+        IdentityHeaders(values)
     }
-    if let Some(username) = &identity.username {
+
+    /// Sets every header, replacing any value already there.
+    pub fn inject(&self, headers: &mut HeaderMap, method: AuthMethod) {
+        for (name, value) in &self.0 {
+            headers.insert(*name, value.clone());
+        }
         headers.insert(
-            X_AUTH_REQUEST_PREFERRED_USERNAME.clone(),
-            encode_value(username),
+            &X_BINK_AUTH_METHOD,
+            HeaderValue::from_static(method.as_str()),
         );
     }
-    headers.insert(X_BINK_USER_ID.clone(), encode_value(&identity.id));
-    if let Some(name) = &identity.name {
-        headers.insert(X_BINK_NAME.clone(), encode_value(name));
-    }
-    headers.insert(
-        X_BINK_PLAN.clone(),
-        HeaderValue::from_static(identity.plan.as_str()),
-    );
-    headers.insert(
-        X_BINK_VERIFICATION_LEVEL.clone(),
-        HeaderValue::from(u16::from(identity.verification_level)),
-    );
-    headers.insert(
-        X_BINK_AUTH_METHOD.clone(),
-        HeaderValue::from_static(method.as_str()),
-    );
 }
 
 /// `X-Forwarded-For`: the last `trusted_hops` entries a client sent (written by proxies we
 /// trust), then the peer address. Everything further left is client-controlled and dropped.
 pub fn forwarded_for(headers: &HeaderMap, trusted_hops: usize, peer: IpAddr) -> HeaderValue {
     if trusted_hops == 0 {
-        return encode_value(&peer.to_string());
+        return ip_value(peer);
     }
     let mut chain: Vec<&str> = Vec::new();
     if trusted_hops > 0 {
@@ -189,6 +214,21 @@ pub fn forwarded_for(headers: &HeaderMap, trusted_hops: usize, peer: IpAddr) -> 
     let peer = peer.to_string();
     chain.push(&peer);
     HeaderValue::from_str(&chain.join(", ")).unwrap_or_else(|_| encode_value(&peer))
+}
+
+/// An address as a header value, formatted on the stack: one allocation, not two.
+fn ip_value(ip: IpAddr) -> HeaderValue {
+    use std::io::Write;
+    // The longest textual IPv6 address is 45 bytes.
+    let mut buf = [0u8; 64];
+    let mut cursor = std::io::Cursor::new(&mut buf[..]);
+    let written = write!(cursor, "{ip}").map(|()| cursor.position() as usize);
+    match written {
+        Ok(n) => {
+            HeaderValue::from_bytes(&buf[..n]).unwrap_or_else(|_| encode_value(&ip.to_string()))
+        }
+        Err(_) => encode_value(&ip.to_string()),
+    }
 }
 
 /// The client address as the proxy believes it: `trusted_hops` entries back from the end.

@@ -4,71 +4,104 @@ pub mod forward;
 pub mod headers;
 pub mod path;
 
-use axum::extract::{Request, State};
-use axum::middleware::Next;
+use axum::body::Body;
+use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
 use http::header::{AUTHORIZATION, CONTENT_LENGTH, HOST, TRANSFER_ENCODING, UPGRADE};
 use http::HeaderValue;
 
-use crate::auth::{self, Authenticated};
+use crate::auth::{self, Authenticated, Gate};
 use crate::error::ProxyError;
 use crate::server::ConnectionInfo;
 use crate::AppState;
 
 pub use forward::Upstream;
 
-/// Request hygiene before routing, in this order:
+/// The path `skip_auth` and `[[access.rules]]` match: the URI's own path when it was
+/// already canonical (almost always, and then nothing is copied), else its decoded form.
+#[derive(Debug, Default)]
+pub struct PolicyPath(Option<String>);
+
+impl PolicyPath {
+    /// An already decoded path (from request extensions).
+    pub fn decoded(path: String) -> PolicyPath {
+        PolicyPath(Some(path))
+    }
+
+    pub fn resolve<'a>(&'a self, uri: &'a http::Uri) -> &'a str {
+        self.0.as_deref().unwrap_or_else(|| uri.path())
+    }
+}
+
+/// Request hygiene before anything else looks at the request, in this order:
 /// 1. framing a downstream server could read differently from us (request smuggling):
 ///    `Content-Length` together with `Transfer-Encoding` is refused (hyper already drops
 ///    `Content-Length` in that case for HTTP/1.1; this guards every other way in);
 /// 2. client copies of identity headers are removed, on every route;
 /// 3. the path is decided once (see `path`): the URI is rewritten to the canonical form
-///    and the decoded path stored for policy, or an ambiguous encoding answered with 400.
+///    and the decoded path kept for policy, or an ambiguous encoding answered with 400.
 ///
-/// One layer rather than three: each `from_fn` layer costs a boxed future per request.
-pub async fn sanitize_request(mut request: Request, next: Next) -> Response {
+/// On refusal, the error to answer with instead.
+pub fn sanitize(request: &mut Request) -> Result<PolicyPath, ProxyError> {
     let h = request.headers();
     if h.contains_key(CONTENT_LENGTH) && h.contains_key(TRANSFER_ENCODING) {
-        return ProxyError::BadRequest("both Content-Length and Transfer-Encoding").into_response();
+        return Err(ProxyError::BadRequest(
+            "both Content-Length and Transfer-Encoding",
+        ));
     }
     headers::strip_identity_headers(request.headers_mut());
+    if path::is_canonical(request.uri().path()) {
+        return Ok(PolicyPath(None));
+    }
     let normalized = match path::normalize(request.uri().path()) {
         Ok(p) => p,
-        Err(e) => return ProxyError::BadPath(e.reason()).into_response(),
+        Err(e) => return Err(ProxyError::BadPath(e.reason())),
     };
-    if normalized.encoded != request.uri().path() {
-        let mut pq = normalized.encoded;
-        if let Some(q) = request.uri().query() {
-            pq.push('?');
-            pq.push_str(q);
-        }
-        let mut parts = request.uri().clone().into_parts();
-        parts.path_and_query = match pq.parse() {
-            Ok(pq) => Some(pq),
-            Err(_) => return ProxyError::BadPath("unrepresentable path").into_response(),
-        };
-        *request.uri_mut() = match http::Uri::from_parts(parts) {
-            Ok(uri) => uri,
-            Err(_) => return ProxyError::BadPath("unrepresentable path").into_response(),
-        };
+    const UNREPRESENTABLE: ProxyError = ProxyError::BadPath("unrepresentable path");
+    let mut pq = normalized.encoded;
+    if let Some(q) = request.uri().query() {
+        pq.push('?');
+        pq.push_str(q);
     }
-    request
-        .extensions_mut()
-        .insert(path::RequestPath(normalized.decoded));
-    next.run(request).await
+    let mut parts = request.uri().clone().into_parts();
+    parts.path_and_query = Some(pq.parse().map_err(|_| UNREPRESENTABLE)?);
+    *request.uri_mut() = http::Uri::from_parts(parts).map_err(|_| UNREPRESENTABLE)?;
+    let decoded = (normalized.decoded != request.uri().path()).then_some(normalized.decoded);
+    Ok(PolicyPath(decoded))
 }
 
-/// The fallback handler: forwards an authorised (or skip-auth) request upstream.
-pub async fn forward(State(state): State<AppState>, request: Request) -> Response {
-    let (mut parts, body) = request.into_parts();
-    let caller = parts.extensions.get::<Authenticated>().cloned();
-    let conn = parts
-        .extensions
-        .get::<ConnectionInfo>()
-        .copied()
-        .unwrap_or_default();
-    let h = &mut parts.headers;
+/// Everything that is not one of the proxy's own routes: the auth decision, then the
+/// upstream. Returns the caller too, for the access log.
+pub async fn authorize_and_forward(
+    state: &AppState,
+    conn: ConnectionInfo,
+    request: Request,
+    path: &PolicyPath,
+) -> (Response, Option<Authenticated>) {
+    let (parts, body) = request.into_parts();
+    let gate = auth::gate(state, &parts, path.resolve(&parts.uri)).await;
+    match gate {
+        Gate::Open => (forward(state, conn, parts, body, None).await, None),
+        Gate::Admitted(caller) => {
+            let response = forward(state, conn, parts, body, Some(&caller)).await;
+            (response, Some(caller))
+        }
+        Gate::Refused(response, caller) => (response, caller),
+    }
+}
 
+/// Forwards an authorised (or skip-auth) request upstream, with the headers the upstream
+/// may trust in place of the ones it must not.
+pub async fn forward(
+    state: &AppState,
+    conn: ConnectionInfo,
+    mut parts: http::request::Parts,
+    body: Body,
+    caller: Option<&Authenticated>,
+) -> Response {
+    let h = &mut parts.headers;
+    // One growth for the headers added below instead of several.
+    h.reserve(12);
     let upgrade = headers::is_upgrade_request(h)
         .then(|| h.get(UPGRADE).cloned())
         .flatten();
@@ -97,8 +130,8 @@ pub async fn forward(State(state): State<AppState>, request: Request) -> Respons
         // The session and CSRF cookies are the proxy's business, not the upstream's.
         sign_in.sessions.jar.strip_from(h);
     }
-    if let Some(caller) = &caller {
-        add_caller_headers(&state, h, caller);
+    if let Some(caller) = caller {
+        add_caller_headers(state, h, caller);
     }
 
     match state
@@ -134,7 +167,7 @@ fn add_caller_headers(state: &AppState, h: &mut http::HeaderMap, caller: &Authen
     if caller.method == crate::identity::AuthMethod::Bearer && !headers_config.pass_authorization {
         h.remove(AUTHORIZATION);
     }
-    headers::inject_identity(h, &caller.identity, caller.method);
+    caller.identity.header_values().inject(h, caller.method);
     if let Some(signer) = &state.signer {
         if let Some(jwt) = signer
             .sign(&caller.identity)

@@ -73,7 +73,7 @@ pub struct RequestPath(pub String);
 /// True when `raw` is already in canonical form: nothing to decode, no dot segments, no
 /// empty segments, only characters that need no encoding. Most real paths are; they skip
 /// the decoding work.
-fn is_canonical(raw: &str) -> bool {
+pub fn is_canonical(raw: &str) -> bool {
     let b = raw.as_bytes();
     b.first() == Some(&b'/')
         && b.iter().all(|&c| {
