@@ -13,6 +13,7 @@
 set -euo pipefail
 
 what=${1:-bink-proxy}
+[[ -n ${2:-} ]] && set -- "$1" "$(realpath "$2")"
 here=$(cd "$(dirname "$0")/.." && pwd)
 release=${SANDBOX_BIN:-$here/target/release/bink-proxy}
 requests=${REQUESTS:-4000}
@@ -63,7 +64,10 @@ taskset -c 0 valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="
     "$bin" $([[ $what == baseline ]] || echo serve) >"$work/proxy.log" 2>&1 &
 proxy=$!
 pids+=($proxy)
-until curl -s -o /dev/null "http://$listen/" 2>/dev/null; do sleep 0.2; done
+until curl -s -o /dev/null "http://$listen/" 2>/dev/null; do
+    kill -0 "$proxy" 2>/dev/null || { echo "proxy did not start:" >&2; cat "$work/proxy.log" >&2; exit 1; }
+    sleep 0.2
+done
 
 if [[ $what == session ]]; then
     cookie=$(python3 "$here/benches/session_cookie.py" "http://$listen")

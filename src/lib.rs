@@ -214,7 +214,7 @@ fn own_routes(state: &AppState) -> Router {
             let conn = request
                 .extensions()
                 .get::<server::ConnectionInfo>()
-                .copied()
+                .cloned()
                 .unwrap_or_default();
             let path = request
                 .extensions()

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
+use http::HeaderValue;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -25,19 +26,29 @@ const H2_KEEP_ALIVE: Duration = Duration::from_secs(20);
 /// Time allowed for a TLS handshake before the connection is dropped.
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Facts about the connection a request arrived on, in request extensions.
-#[derive(Debug, Clone, Copy)]
+/// Facts about the connection a request arrived on.
+#[derive(Debug, Clone)]
 pub struct ConnectionInfo {
     pub peer: SocketAddr,
     pub tls: bool,
+    /// The peer address as a header value, formatted once per connection rather than once
+    /// per request (it is `X-Forwarded-For` when no proxy in front is trusted).
+    pub peer_value: HeaderValue,
+}
+
+impl ConnectionInfo {
+    pub fn new(peer: SocketAddr, tls: bool) -> ConnectionInfo {
+        ConnectionInfo {
+            peer,
+            tls,
+            peer_value: crate::proxy::headers::ip_value(peer.ip()),
+        }
+    }
 }
 
 impl Default for ConnectionInfo {
     fn default() -> Self {
-        ConnectionInfo {
-            peer: SocketAddr::from(([0, 0, 0, 0], 0)),
-            tls: false,
-        }
+        ConnectionInfo::new(SocketAddr::from(([0, 0, 0, 0], 0)), false)
     }
 }
 
@@ -128,10 +139,7 @@ pub async fn serve(
         let tls = tls.clone();
         let watcher = graceful.watcher();
         tokio::spawn(async move {
-            let info = ConnectionInfo {
-                peer,
-                tls: tls.is_some(),
-            };
+            let info = ConnectionInfo::new(peer, tls.is_some());
             match tls {
                 None => {
                     if first_bytes_within(&stream, header_read_timeout).await {
@@ -166,13 +174,14 @@ async fn serve_connection<S>(
 ) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
+    let peer = info.peer;
     let service = hyper::service::service_fn(move |request: http::Request<Incoming>| {
-        let app = app.clone();
+        let (app, info) = (app.clone(), info.clone());
         async move { Ok::<_, Infallible>(app.handle(info, request.map(Body::new)).await) }
     });
     let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
     if let Err(e) = watcher.watch(conn.into_owned()).await {
-        tracing::debug!(peer = %info.peer, error = %e, "connection ended with an error");
+        tracing::debug!(%peer, error = %e, "connection ended with an error");
     }
 }
 

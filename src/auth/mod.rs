@@ -132,15 +132,15 @@ async fn identify_session(
                 })
             }
             // Bink is down: an outage never logs anyone out.
-            Err(LookupError::Unavailable(_)) => Arc::new(Principal::from(session.identity)),
+            Err(LookupError::Unavailable(_)) => session.principal.clone(),
         }
     } else {
-        Arc::new(Principal::from(session.identity))
+        session.principal.clone()
     };
     Ok(Identification::caller(Authenticated {
         identity,
         method: AuthMethod::Session,
-        session_token: Some(Arc::from(session.token)),
+        session_token: Some(session.token.clone()),
     }))
 }
 

@@ -105,8 +105,10 @@ pub async fn forward(
     let upgrade = headers::is_upgrade_request(h)
         .then(|| h.get(UPGRADE).cloned())
         .flatten();
-    let forwarded_for =
-        headers::forwarded_for(h, state.config.server.trusted_proxy_hops, conn.peer.ip());
+    let forwarded_for = match state.config.server.trusted_proxy_hops {
+        0 => conn.peer_value.clone(),
+        hops => headers::forwarded_for(h, hops, conn.peer.ip()),
+    };
     let forwarded_host = h.get(HOST).cloned().or_else(|| {
         parts
             .uri

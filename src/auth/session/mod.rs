@@ -5,13 +5,16 @@ pub mod cookies;
 pub mod seal;
 pub mod store;
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::{HeaderMap, HeaderValue};
+use moka::future::Cache;
 use serde::{Deserialize, Serialize};
 
+use crate::auth::token::{TokenHasher, TokenKey};
 use crate::config::SessionConfig;
-use crate::identity::Identity;
+use crate::identity::{Identity, Principal};
 
 use cookies::CookieJarConfig;
 use seal::{Purpose, Sealer};
@@ -61,16 +64,74 @@ impl Session {
     }
 }
 
+/// A session as requests use it: opened once, then shared by every request that carries
+/// the same cookie.
+pub struct ActiveSession {
+    pub principal: Arc<Principal>,
+    /// The Bink access token, used to re-check the session against Bink.
+    pub token: Arc<str>,
+    pub issued_at: u64,
+    pub expires_at: u64,
+}
+
+impl From<Session> for ActiveSession {
+    fn from(s: Session) -> ActiveSession {
+        ActiveSession {
+            principal: Arc::new(Principal::from(s.identity)),
+            token: Arc::from(s.token),
+            issued_at: s.issued_at,
+            expires_at: s.expires_at,
+        }
+    }
+}
+
+impl ActiveSession {
+    pub fn is_expired(&self, now: u64) -> bool {
+        now >= self.expires_at
+    }
+
+    /// Whether the token should be re-checked with Bink before trusting the identity.
+    pub fn needs_revalidation(&self, now: u64, after: Duration) -> bool {
+        now.saturating_sub(self.issued_at) >= after.as_secs()
+    }
+}
+
+impl std::fmt::Debug for ActiveSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ActiveSession")
+            .field("user", &self.principal.id)
+            .field("token", &"[redacted]")
+            .field("issued_at", &self.issued_at)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
 /// What the request's session cookie turned out to be.
 #[derive(Debug)]
 pub enum Loaded {
     /// No session cookie.
     None,
-    Found(Session),
+    Found(Arc<ActiveSession>),
     /// A cookie that fails decryption, has expired or names a deleted session: ignored,
     /// and the response should clear it.
     Stale,
 }
+
+/// Cookies already opened, for the cookie store: a signed-in browser sends the same
+/// cookie with every request, and opening it (base64, XChaCha20-Poly1305, JSON) costs more
+/// than the rest of the request's authentication. Keyed by a keyed hash of the cookie
+/// value, so neither a cookie nor a comparison against one is kept. Expiry and
+/// revalidation are still checked on every request; only cookies that opened are kept.
+struct OpenedCookies {
+    hasher: TokenHasher,
+    cache: Cache<TokenKey, Arc<ActiveSession>>,
+}
+
+/// Signed-in browsers kept opened at once; beyond it the least used are opened again.
+const OPENED_COOKIES_CAPACITY: u64 = 10_000;
+/// A browser idle this long has its cookie opened again on its next request.
+const OPENED_COOKIES_IDLE: Duration = Duration::from_secs(300);
 
 /// Seals, stores and finds sessions.
 pub struct Sessions {
@@ -79,16 +140,27 @@ pub struct Sessions {
     pub lifetime: Duration,
     pub revalidate_after: Duration,
     redis: Option<RedisStore>,
+    /// `None` with Redis: there every request asks Redis, so a sign-out ends the session
+    /// everywhere at once.
+    opened: Option<OpenedCookies>,
 }
 
 impl Sessions {
     pub fn new(config: &SessionConfig, secret: &[u8; 32], redis: Option<RedisStore>) -> Sessions {
+        let opened = redis.is_none().then(|| OpenedCookies {
+            hasher: TokenHasher::random(),
+            cache: Cache::builder()
+                .max_capacity(OPENED_COOKIES_CAPACITY)
+                .time_to_idle(OPENED_COOKIES_IDLE)
+                .build(),
+        });
         Sessions {
             sealer: Sealer::new(secret),
             jar: CookieJarConfig::new(config),
             lifetime: config.lifetime,
             revalidate_after: config.revalidate_after,
             redis,
+            opened,
         }
     }
 
@@ -105,9 +177,26 @@ impl Sessions {
         let Some(value) = cookies::request_cookie(headers, &self.jar.session_name) else {
             return Ok(Loaded::None);
         };
-        let session = match &self.redis {
-            None => self.open_cookie(&value),
-            Some(redis) => redis.get(&value, &self.sealer).await?,
+        let session = match (&self.redis, &self.opened) {
+            (Some(redis), _) => redis
+                .get(&value, &self.sealer)
+                .await?
+                .map(|s| Arc::new(ActiveSession::from(s))),
+            (None, Some(opened)) => {
+                let key = opened.hasher.key(&value);
+                match opened.cache.get(&key).await {
+                    Some(session) => Some(session),
+                    None => match self.open_cookie(&value) {
+                        Some(s) => {
+                            let session = Arc::new(ActiveSession::from(s));
+                            opened.cache.insert(key, session.clone()).await;
+                            Some(session)
+                        }
+                        None => None,
+                    },
+                }
+            }
+            (None, None) => self.open_cookie(&value).map(|s| Arc::new(s.into())),
         };
         Ok(match session {
             Some(s) if !s.is_expired(now_secs()) => Loaded::Found(s),
@@ -142,6 +231,9 @@ impl Sessions {
         let Some(value) = cookies::request_cookie(headers, &self.jar.session_name) else {
             return Ok(None);
         };
+        if let Some(opened) = &self.opened {
+            opened.cache.invalidate(&opened.hasher.key(&value)).await;
+        }
         match &self.redis {
             None => Ok(self.open_cookie(&value)),
             Some(redis) => {
@@ -212,7 +304,7 @@ mod tests {
         let s = sessions();
         let set = s.create(&session(60)).await.unwrap();
         match s.load(&request_with(&set)).await.unwrap() {
-            Loaded::Found(found) => assert_eq!(found.identity.id, "usr_1"),
+            Loaded::Found(found) => assert_eq!(found.principal.id, "usr_1"),
             other => panic!("{other:?}"),
         }
         assert!(
@@ -233,6 +325,40 @@ mod tests {
             s.load(&request_with(&set)).await.unwrap(),
             Loaded::Stale
         ));
+    }
+
+    #[tokio::test]
+    async fn a_cookie_opened_once_is_shared_and_still_expires() {
+        let s = sessions();
+        let set = s.create(&session(1)).await.unwrap();
+        let request = request_with(&set);
+        let (Loaded::Found(first), Loaded::Found(second)) =
+            (s.load(&request).await.unwrap(), s.load(&request).await.unwrap())
+        else {
+            panic!("the session should load twice");
+        };
+        assert!(Arc::ptr_eq(&first, &second), "the second load is the cached one");
+        while now_secs() < first.expires_at {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(
+            matches!(s.load(&request).await.unwrap(), Loaded::Stale),
+            "expiry is checked on every request, cached or not"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_tampered_cookie_is_stale_even_next_to_a_cached_one() {
+        let s = sessions();
+        let set = s.create(&session(60)).await.unwrap();
+        let good = request_with(&set);
+        assert!(matches!(s.load(&good).await.unwrap(), Loaded::Found(_)));
+        let mut value = good[http::header::COOKIE].to_str().unwrap().to_string();
+        let last = value.pop().unwrap();
+        value.push(if last == 'A' { 'B' } else { 'A' });
+        let mut tampered = HeaderMap::new();
+        tampered.insert(http::header::COOKIE, HeaderValue::from_str(&value).unwrap());
+        assert!(matches!(s.load(&tampered).await.unwrap(), Loaded::Stale));
     }
 
     #[test]
