@@ -1,6 +1,5 @@
 //! The `bink-proxy` command line: serve, dev, sandbox, check-config, gen-secret.
 
-
 /// mimalloc rather than glibc malloc: a proxied request allocates and frees dozens of
 /// small buffers, and glibc's free-list consolidation showed up in the profile (see
 /// benches/README.md for the measurement).

@@ -84,16 +84,23 @@ impl CookieJarConfig {
 
     /// Removes the proxy's cookies from the `Cookie` header(s) the upstream will receive.
     pub fn strip_from(&self, headers: &mut HeaderMap) {
-        if !headers.contains_key(COOKIE) {
+        // Parsed in place; the header is rebuilt only when one of ours is there.
+        let ours = |c: &Cookie<'_>| self.is_ours(c.name());
+        if !parsed_cookies(headers).any(|c| ours(&c)) {
             return;
         }
-        let kept: Vec<String> = request_cookies(headers)
-            .filter(|(name, _)| !self.is_ours(name))
-            .map(|(name, value)| format!("{name}={value}"))
-            .collect();
+        let mut kept = String::new();
+        for c in parsed_cookies(headers).filter(|c| !ours(c)) {
+            if !kept.is_empty() {
+                kept.push_str("; ");
+            }
+            kept.push_str(c.name());
+            kept.push('=');
+            kept.push_str(c.value());
+        }
         headers.remove(COOKIE);
         if !kept.is_empty() {
-            if let Ok(v) = HeaderValue::from_str(&kept.join("; ")) {
+            if let Ok(v) = HeaderValue::from_str(&kept) {
                 headers.insert(COOKIE, v);
             }
         }
@@ -116,11 +123,21 @@ pub fn request_cookies(headers: &HeaderMap) -> impl Iterator<Item = (String, Str
         .map(|c| (c.name().to_string(), c.value().to_string()))
 }
 
+/// Every cookie in the request's `Cookie` headers, parsed without copying the headers.
+fn parsed_cookies(headers: &HeaderMap) -> impl Iterator<Item = Cookie<'_>> + '_ {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+}
+
 /// The value of cookie `name`, if sent (the first, when a browser sends duplicates).
 pub fn request_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    request_cookies(headers)
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| v)
+    parsed_cookies(headers)
+        .find(|c| c.name() == name)
+        .map(|c| c.value().to_owned())
 }
 
 #[cfg(test)]

@@ -332,12 +332,16 @@ mod tests {
         let s = sessions();
         let set = s.create(&session(1)).await.unwrap();
         let request = request_with(&set);
-        let (Loaded::Found(first), Loaded::Found(second)) =
-            (s.load(&request).await.unwrap(), s.load(&request).await.unwrap())
-        else {
+        let (Loaded::Found(first), Loaded::Found(second)) = (
+            s.load(&request).await.unwrap(),
+            s.load(&request).await.unwrap(),
+        ) else {
             panic!("the session should load twice");
         };
-        assert!(Arc::ptr_eq(&first, &second), "the second load is the cached one");
+        assert!(
+            Arc::ptr_eq(&first, &second),
+            "the second load is the cached one"
+        );
         while now_secs() < first.expires_at {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

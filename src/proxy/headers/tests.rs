@@ -524,3 +524,30 @@ fn unrelated_request_headers_survive_the_whole_hygiene_pass() {
     assert_eq!(h[CONTENT_TYPE], "application/json");
     assert_eq!(h[&X_BINK_USER_ID], "u-42");
 }
+
+// ---- per-connection and per-identity values ---------------------------------------------
+
+#[test]
+fn ip_value_formats_v4_v6_and_the_longest_v6_form() {
+    for ip in [
+        "127.0.0.1",
+        "::1",
+        "2001:db8::1",
+        "::ffff:255.255.255.255",
+        "1234:5678:9abc:def0:1234:5678:9abc:def0",
+    ] {
+        let parsed: IpAddr = ip.parse().unwrap();
+        assert_eq!(ip_value(parsed), parsed.to_string().as_str(), "{ip}");
+    }
+}
+
+#[test]
+fn precomputed_identity_headers_equal_the_ones_built_per_request() {
+    let mut fresh = HeaderMap::new();
+    inject_identity(&mut fresh, &identity(), AuthMethod::Session);
+    let shared = IdentityHeaders::of(&identity());
+    let mut reused = HeaderMap::new();
+    shared.inject(&mut reused, AuthMethod::Session);
+    shared.inject(&mut reused, AuthMethod::Session);
+    assert_eq!(fresh, reused, "injecting twice replaces, never duplicates");
+}
