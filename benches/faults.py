@@ -184,6 +184,7 @@ class MockIdP:
             latency = self.latency
             fail = self.error_rate > 0 and self.rng.random() < self.error_rate
         status = 500
+        counted = False
         try:
             if latency:
                 time.sleep(latency)
@@ -206,6 +207,11 @@ class MockIdP:
                 ).encode()
             else:
                 status, body = 401, b'{"error":"invalid_token"}'
+            # The call ends here, before its answer is written: once the proxy has read the
+            # answer it may start the next call, possibly before this thread runs again.
+            with self.lock:
+                self.inflight -= 1
+                counted = True
             h.send_response(status)
             h.send_header("Content-Type", "application/json")
             h.send_header("Content-Length", str(len(body)))
@@ -215,7 +221,8 @@ class MockIdP:
             pass
         finally:
             with self.lock:
-                self.inflight -= 1
+                if not counted:
+                    self.inflight -= 1
                 self.statuses[status] += 1
                 self.per_token[token].append(status)
 
