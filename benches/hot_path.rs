@@ -67,7 +67,8 @@ fn typical_request_headers() -> HeaderMap {
 }
 
 fn header_hygiene(c: &mut Criterion) {
-    let identity = SAMPLE_USERS[3].identity();
+    // As on the proxy path: a cached identity whose header values are already encoded.
+    let principal = bink_proxy::identity::Principal::from(SAMPLE_USERS[3].identity());
     let template = typical_request_headers();
     c.bench_function("strip_hop_by_hop_and_inject", |b| {
         b.iter_batched_ref(
@@ -75,7 +76,7 @@ fn header_hygiene(c: &mut Criterion) {
             |h| {
                 headers::strip_identity_headers(h);
                 headers::remove_hop_by_hop(h);
-                headers::inject_identity(h, &identity, AuthMethod::Bearer);
+                principal.header_values().inject(h, AuthMethod::Bearer);
             },
             criterion::BatchSize::SmallInput,
         )

@@ -154,3 +154,30 @@ fn tunnel(
     let (parts, _) = upstream_response.into_parts();
     Response::from_parts(parts, Body::empty())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn upstream(url: &str) -> Upstream {
+        Upstream::new(&Url::parse(url).unwrap(), Duration::from_secs(1)).unwrap()
+    }
+
+    #[tokio::test]
+    async fn without_a_base_path_the_request_target_is_kept_as_is() {
+        let original: Uri = "/a/b?x=1&y=%20".parse().unwrap();
+        let uri = upstream("http://127.0.0.1:9000")
+            .uri_for(&original)
+            .unwrap();
+        assert_eq!(uri.to_string(), "http://127.0.0.1:9000/a/b?x=1&y=%20");
+    }
+
+    #[tokio::test]
+    async fn a_base_path_prefixes_every_path_and_keeps_the_query() {
+        let up = upstream("http://app.internal:8080/base/");
+        let uri = up.uri_for(&"/a?x=1".parse().unwrap()).unwrap();
+        assert_eq!(uri.to_string(), "http://app.internal:8080/base/a?x=1");
+        let root = up.uri_for(&"/".parse().unwrap()).unwrap();
+        assert_eq!(root.to_string(), "http://app.internal:8080/base/");
+    }
+}

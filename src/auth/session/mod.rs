@@ -50,15 +50,6 @@ pub fn now_secs() -> u64 {
 }
 
 impl Session {
-    pub fn is_expired(&self, now: u64) -> bool {
-        now >= self.expires_at
-    }
-
-    /// Whether the token should be re-checked with Bink before trusting the identity.
-    pub fn needs_revalidation(&self, now: u64, after: Duration) -> bool {
-        now.saturating_sub(self.issued_at) >= after.as_secs()
-    }
-
     fn remaining(&self, now: u64) -> Duration {
         Duration::from_secs(self.expires_at.saturating_sub(now))
     }
