@@ -114,13 +114,7 @@ fn to_header(c: Cookie<'_>) -> HeaderValue {
 
 /// Every `name=value` pair in the request's `Cookie` headers (HTTP/2 may split them).
 pub fn request_cookies(headers: &HeaderMap) -> impl Iterator<Item = (String, String)> + '_ {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| Cookie::split_parse(v.to_string()))
-        .filter_map(Result::ok)
-        .map(|c| (c.name().to_string(), c.value().to_string()))
+    parsed_cookies(headers).map(|c| (c.name().to_string(), c.value().to_string()))
 }
 
 /// Every cookie in the request's `Cookie` headers, parsed without copying the headers.
