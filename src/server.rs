@@ -17,6 +17,7 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
 use crate::config::TlsFiles;
+use crate::proxy::forward::ReservedConnection;
 use crate::App;
 
 /// Largest request head accepted; larger ones get 431 (hyper answers it while parsing).
@@ -34,6 +35,8 @@ pub struct ConnectionInfo {
     /// The peer address as a header value, formatted once per connection rather than once
     /// per request (it is `X-Forwarded-For` when no proxy in front is trusted).
     pub peer_value: HeaderValue,
+    /// The upstream connection this client connection's HTTP/1 requests go over.
+    pub upstream: Arc<ReservedConnection>,
 }
 
 impl ConnectionInfo {
@@ -42,6 +45,7 @@ impl ConnectionInfo {
             peer,
             tls,
             peer_value: crate::proxy::headers::ip_value(peer.ip()),
+            upstream: Arc::default(),
         }
     }
 }

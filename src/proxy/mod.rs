@@ -138,7 +138,7 @@ pub async fn forward(
 
     match state
         .upstream
-        .forward(http::Request::from_parts(parts, body))
+        .forward(http::Request::from_parts(parts, body), &conn.upstream)
         .await
     {
         Ok(response) => response,

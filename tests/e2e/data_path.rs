@@ -266,3 +266,93 @@ async fn silent_and_half_preface_connections_are_closed_too() {
     // Real clients are unaffected.
     assert_eq!(s.get("/x", ADA).await.status(), 200);
 }
+
+/// A bare HTTP/1.1 upstream that answers every request with the number of the connection
+/// it came on, and hangs up after answering `/hang-up` (without saying so first).
+async fn spawn_counting_upstream() -> std::net::SocketAddr {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let connections = Arc::new(AtomicUsize::new(0));
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let number = connections.fetch_add(1, Ordering::SeqCst) + 1;
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+                        match stream.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                        continue;
+                    };
+                    let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+                    buf.drain(..end + 4);
+                    let body = number.to_string();
+                    let answer = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    if stream.write_all(answer.as_bytes()).await.is_err() {
+                        return;
+                    }
+                    if head.starts_with("GET /hang-up ") {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn a_client_connection_keeps_one_upstream_connection_and_survives_its_closing() {
+    let upstream = spawn_counting_upstream().await;
+    let s = Stack::start(Opts {
+        upstream: Some(format!("http://{upstream}")),
+        ..Opts::default()
+    })
+    .await;
+    // One client connection (reqwest reuses it for sequential requests).
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(1)
+        .build()
+        .unwrap();
+    let get = |path: &'static str| {
+        let (client, url) = (client.clone(), s.url(path));
+        async move {
+            let r = client.get(url).bearer_auth(ADA).send().await.unwrap();
+            assert_eq!(r.status(), 200);
+            r.text().await.unwrap()
+        }
+    };
+    let first = get("/a").await;
+    assert_eq!(get("/b").await, first, "same upstream connection");
+    assert_eq!(get("/c").await, first, "same upstream connection");
+
+    // The upstream ends keep-alive without a word: the next request opens a new connection
+    // instead of failing.
+    assert_eq!(get("/hang-up").await, first);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let second = get("/d").await;
+    assert_ne!(second, first, "a new upstream connection");
+    assert_eq!(get("/e").await, second);
+
+    // Another client connection gets its own.
+    let other = reqwest::Client::new()
+        .get(s.url("/f"))
+        .bearer_auth(ADA)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_ne!(other, second);
+    assert_ne!(other, first);
+}
