@@ -383,6 +383,30 @@ fn inject_identity_omits_null_fields_and_uses_id_when_username_is_null() {
 }
 
 #[test]
+fn inject_identity_keeps_empty_fields_as_empty_values_and_each_value_in_its_place() {
+    // The values share one buffer: an empty one must neither vanish nor shift the next.
+    let odd = Identity {
+        id: "%".into(),
+        name: Some(String::new()),
+        email: Some(String::new()),
+        username: Some("a%b".into()),
+        avatar: None,
+        plan: Plan::Verified,
+        verification_level: 1,
+    };
+    let mut h = HeaderMap::new();
+    inject_identity(&mut h, &odd, AuthMethod::Bearer);
+    assert_eq!(h[&X_AUTH_REQUEST_USER], "a%25b");
+    assert_eq!(h[&X_AUTH_REQUEST_EMAIL], "");
+    assert_eq!(h[&X_AUTH_REQUEST_PREFERRED_USERNAME], "a%25b");
+    assert_eq!(h[&X_BINK_USER_ID], "%25");
+    assert_eq!(h[&X_BINK_NAME], "");
+    assert_eq!(h[&X_BINK_PLAN], "VERIFIED");
+    assert_eq!(h[&X_BINK_VERIFICATION_LEVEL], "1");
+    assert_eq!(h.len(), 8);
+}
+
+#[test]
 fn inject_identity_replaces_rather_than_duplicates() {
     let mut h = map(&[
         ("x-bink-user-id", "forged"),
