@@ -1,8 +1,9 @@
 //! Logs and metrics: the tracing subscriber and the Prometheus registry behind
 //! `server.metrics_listen`.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -206,6 +207,56 @@ struct StatusLabel {
     status_class: &'static str,
 }
 
+/// Lets a warning through at most once per `interval` and counts the ones it holds back,
+/// so a storm (every uncached request during a Bink outage fails the same way) cannot flood
+/// the log while the first line of it, and how many followed, still show. The metrics
+/// count every event regardless.
+pub struct WarnLimiter {
+    start: Instant,
+    interval_ms: u64,
+    /// Milliseconds since `start` before which warnings are held back.
+    next_ms: AtomicU64,
+    held_back: AtomicU64,
+}
+
+impl WarnLimiter {
+    pub fn new(interval: Duration) -> WarnLimiter {
+        WarnLimiter {
+            start: Instant::now(),
+            interval_ms: u64::try_from(interval.as_millis()).unwrap_or(u64::MAX),
+            next_ms: AtomicU64::new(0),
+            held_back: AtomicU64::new(0),
+        }
+    }
+
+    /// `Some(n)` when this warning may be logged, `n` being how many were held back since
+    /// the last one; `None` when it is held back.
+    pub fn admit(&self) -> Option<u64> {
+        let now = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.admit_at(now)
+    }
+
+    fn admit_at(&self, now_ms: u64) -> Option<u64> {
+        let next = self.next_ms.load(Ordering::Relaxed);
+        let won = now_ms >= next
+            && self
+                .next_ms
+                .compare_exchange(
+                    next,
+                    now_ms.saturating_add(self.interval_ms),
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                )
+                .is_ok();
+        if won {
+            Some(self.held_back.swap(0, Ordering::Relaxed))
+        } else {
+            self.held_back.fetch_add(1, Ordering::Relaxed);
+            None
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -239,5 +290,16 @@ mod tests {
             text.contains("bink_proxy_upstream_errors_total{kind=\"timeout\"} 1"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn warn_limiter_admits_one_per_interval_and_reports_what_it_held_back() {
+        let limiter = WarnLimiter::new(Duration::from_secs(10));
+        assert_eq!(limiter.admit_at(5), Some(0));
+        assert_eq!(limiter.admit_at(6), None);
+        assert_eq!(limiter.admit_at(10_004), None);
+        assert_eq!(limiter.admit_at(10_005), Some(2));
+        assert_eq!(limiter.admit_at(10_006), None);
+        assert_eq!(limiter.admit_at(30_000), Some(1));
     }
 }

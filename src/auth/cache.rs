@@ -17,7 +17,7 @@ use tokio::sync::Semaphore;
 use crate::bink::{BinkClient, Unavailable, UserLookup};
 use crate::config::TokenConfig;
 use crate::identity::Principal;
-use crate::telemetry::Metrics;
+use crate::telemetry::{Metrics, WarnLimiter};
 
 use super::token::{TokenHasher, TokenKey};
 
@@ -61,7 +61,11 @@ pub struct IdentityCache {
     calls: Semaphore,
     permit_wait: Duration,
     metrics: Arc<Metrics>,
+    outage_warnings: WarnLimiter,
 }
+
+/// One "identity provider unavailable" line per this interval at most.
+const OUTAGE_WARNING_INTERVAL: Duration = Duration::from_secs(5);
 
 impl IdentityCache {
     pub fn new(
@@ -92,6 +96,7 @@ impl IdentityCache {
             calls: Semaphore::new(max_concurrent_calls),
             permit_wait,
             metrics,
+            outage_warnings: WarnLimiter::new(OUTAGE_WARNING_INTERVAL),
         }
     }
 
@@ -165,7 +170,9 @@ impl IdentityCache {
         };
         self.metrics.bink_call(outcome, started.elapsed());
         if let Err(why) = &answer {
-            tracing::warn!(reason = %why, token = %super::token::fingerprint(token), "identity provider unavailable");
+            if let Some(held_back) = self.outage_warnings.admit() {
+                tracing::warn!(reason = %why, token = %super::token::fingerprint(token), similar_since_last = held_back, "identity provider unavailable");
+            }
         }
         match answer? {
             UserLookup::Valid(identity) => Ok(Verdict::Valid(Arc::new(Principal::from(identity)))),
