@@ -152,6 +152,19 @@ impl IdentityCache {
         }
     }
 
+    /// Tokens with a remembered verdict (approximate until pending maintenance runs).
+    pub fn entry_count(&self) -> u64 {
+        self.verdicts.entry_count()
+    }
+
+    /// Runs the caches' deferred maintenance now (evictions, counts), for measurements.
+    pub async fn run_pending_tasks(&self) {
+        self.verdicts.run_pending_tasks().await;
+        if let Some(last_good) = &self.last_good {
+            last_good.run_pending_tasks().await;
+        }
+    }
+
     async fn stale(&self, key: &TokenKey) -> Option<Arc<Principal>> {
         self.last_good.as_ref()?.get(key).await
     }
