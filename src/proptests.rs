@@ -7,6 +7,7 @@ use proptest::prelude::*;
 use url::Url;
 
 use crate::auth::redirect::safe_redirect;
+use crate::auth::session::cookies::split_cookie_pairs;
 use crate::auth::session::seal::{Purpose, Sealer};
 use crate::proxy::headers::is_identity_header;
 use crate::proxy::path::normalize;
@@ -108,4 +109,41 @@ proptest! {
         prop_assert!(sealer.open(Purpose::Session, "_bink_session", &forged).is_none());
         prop_assert_eq!(sealer.open(Purpose::Session, "_bink_session", &sealed), Some(plain));
     }
+
+    #[test]
+    fn cookie_pairs_split_exactly_as_the_cookie_crate(header in cookieish()) {
+        let ours: Vec<(&str, &str)> = split_cookie_pairs(&header).collect();
+        let crate_pairs: Vec<cookie::Cookie<'_>> =
+            cookie::Cookie::split_parse(header.as_str()).filter_map(Result::ok).collect();
+        let theirs: Vec<(&str, &str)> = crate_pairs.iter().map(|c| (c.name(), c.value())).collect();
+        prop_assert_eq!(ours, theirs, "{:?}", header);
+    }
+}
+
+/// Cookie headers rich in separators, spacing and odd pieces.
+fn cookieish() -> impl Strategy<Value = String> {
+    let pieces = prop::sample::select(vec![
+        ";",
+        "; ",
+        "=",
+        " ",
+        "\t",
+        "\u{a0}",
+        "\u{2003}",
+        "a",
+        "_bink_session",
+        "__Host-",
+        "\"",
+        "x=y",
+        "é",
+        "==",
+        ";;",
+        "Path=/",
+        "%3B",
+    ]);
+    prop::collection::vec(
+        prop_oneof![pieces.prop_map(String::from), any::<String>()],
+        0..12,
+    )
+    .prop_map(|v| v.concat())
 }
