@@ -62,6 +62,19 @@ async fn request_and_response_bodies_stream_through() {
     assert_eq!(r.status(), 200);
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["bytes"], 64 * 16 * 1024);
+
+    // The same client connection (and so the same upstream connection) goes on serving
+    // after a streamed upload and a HEAD whose response has no body.
+    let head = s
+        .client
+        .head(s.url("/after-upload"))
+        .bearer_auth(ADA)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), 200);
+    let echo: serde_json::Value = s.get("/last", ADA).await.json().await.unwrap();
+    assert_eq!(echo["uri"], "/last");
 }
 
 #[tokio::test]
