@@ -4,7 +4,7 @@
 //! An HTTP/1 client connection keeps one upstream connection for itself (HAProxy calls
 //! these private connections): its requests arrive one after another, so the connection
 //! is always free when the next one comes, and reusing it skips the shared pool (a locked
-//! map lookup and a hand-off per request; measured below in benches/README.md). HTTP/2
+//! map lookup, checkout and return per request; benches/README.md has the numbers). HTTP/2
 //! clients, whose streams run side by side, and upgrades use the shared pool.
 
 use std::sync::Mutex;
