@@ -140,21 +140,11 @@ const HEADER_ENCODE: &AsciiSet = &CONTROLS.add(b'%');
 /// `Zo%C3%AB`), CR/LF/NUL and every other control character encoded too, so no profile
 /// can inject a header line.
 pub fn encode_value(text: &str) -> HeaderValue {
-    // Most profile text needs no encoding: skip the intermediate String.
-    if text.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'%') {
-        if let Ok(v) = HeaderValue::from_str(text) {
-            return v;
-        }
-    }
-    let encoded: String = utf8_percent_encode(text, HEADER_ENCODE).collect();
+    let mut encoded = Vec::with_capacity(text.len());
+    append_encoded(&mut encoded, text);
     // Only printable ASCII remains, which HeaderValue always accepts.
-    HeaderValue::from_str(&encoded).unwrap_or_else(|_| HeaderValue::from_static(""))
-}
-
-/// Adds the identity headers of §6. Called after stripping, so nothing a client sent can
-/// duplicate or suppress them.
-pub fn inject_identity(headers: &mut HeaderMap, identity: &Identity, method: AuthMethod) {
-    IdentityHeaders::of(identity).inject(headers, method);
+    HeaderValue::from_maybe_shared(Bytes::from(encoded))
+        .unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
 /// The headers whose values come from profile text, in the order they are added.
@@ -235,8 +225,9 @@ impl IdentityHeaders {
     }
 }
 
-/// Appends `text` as [`encode_value`] encodes it.
+/// Appends `text` encoded as [`encode_value`] describes.
 fn append_encoded(out: &mut Vec<u8>, text: &str) {
+    // Most profile text needs no encoding: copied as it is.
     if text.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'%') {
         out.extend_from_slice(text.as_bytes());
     } else {

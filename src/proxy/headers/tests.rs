@@ -19,6 +19,11 @@ fn map(pairs: &[(&str, &str)]) -> HeaderMap {
     h
 }
 
+/// Adds the identity headers of §6, as the proxy path does for a cached identity.
+fn inject_identity(headers: &mut HeaderMap, identity: &Identity, method: AuthMethod) {
+    IdentityHeaders::of(identity).inject(headers, method);
+}
+
 fn names(h: &HeaderMap) -> Vec<&str> {
     let mut v: Vec<&str> = h.keys().map(HeaderName::as_str).collect();
     v.sort_unstable();
@@ -566,7 +571,7 @@ fn ip_value_formats_v4_v6_and_the_longest_v6_form() {
 }
 
 #[test]
-fn precomputed_identity_headers_equal_the_ones_built_per_request() {
+fn shared_identity_headers_injected_twice_replace_rather_than_duplicate() {
     let mut fresh = HeaderMap::new();
     inject_identity(&mut fresh, &identity(), AuthMethod::Session);
     let shared = IdentityHeaders::of(&identity());
