@@ -171,10 +171,8 @@ impl App {
             let extensions = request.extensions_mut();
             extensions.insert(conn);
             extensions.insert(proxy::path::RequestPath(decoded));
-            let mut response = self
-                .own_routes
-                .clone()
-                .oneshot(request)
+            // Boxed: the router's future is large and most requests never come this way.
+            let mut response = Box::pin(self.own_routes.clone().oneshot(request))
                 .await
                 .unwrap_or_else(|e| match e {});
             let caller = response.extensions_mut().remove::<auth::CallerForLog>();

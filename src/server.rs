@@ -16,6 +16,8 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
+pub mod timer;
+
 use crate::config::TlsFiles;
 use crate::proxy::forward::ReservedConnection;
 use crate::App;
@@ -96,8 +98,9 @@ fn connection_builder(header_read_timeout: Duration) -> auto::Builder<TokioExecu
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
-        // Without a timer hyper silently ignores header_read_timeout.
-        .timer(TokioTimer::new())
+        // Without a timer hyper silently ignores header_read_timeout. hyper starts a new
+        // header-read sleep for every request, hence the coarse timer (see `timer`).
+        .timer(timer::CoarseTimer::new())
         .header_read_timeout(header_read_timeout)
         .max_buf_size(MAX_HEADER_BYTES)
         .keep_alive(true);

@@ -108,6 +108,13 @@ impl IdentityCache {
             self.metrics.cache_hit();
             return verdict_to_result(verdict);
         }
+        // Boxed: the miss path holds a Bink call (kilobytes of future), and without the box
+        // every request's future would carry that space and copy it at each await.
+        Box::pin(self.lookup_miss(key, token)).await
+    }
+
+    /// The cache did not know `token`: one Bink call shared by every request waiting on it.
+    async fn lookup_miss(&self, key: TokenKey, token: &str) -> Result<Arc<Principal>, LookupError> {
         let ran_here = AtomicBool::new(false);
         let fetched = self
             .verdicts

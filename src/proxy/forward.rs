@@ -27,6 +27,7 @@ use url::Url;
 
 use super::headers;
 use crate::error::ProxyError;
+use crate::server::timer::CoarseTimer;
 
 /// Idle upstream connections kept per host. Generous on purpose: the client opens a
 /// connection for a request that finds none idle even if one frees up first, so under a
@@ -47,6 +48,8 @@ pub struct Upstream {
     /// The upstream URL's path without a trailing `/`, prefixed to every forwarded path.
     base_path: String,
     timeout: Duration,
+    /// Times `timeout` without a tokio timer per request (see `server::timer`).
+    timer: CoarseTimer,
 }
 
 /// Why forwarding failed, as far as the client is concerned.
@@ -97,6 +100,7 @@ impl Upstream {
             authority,
             base_path: url.path().trim_end_matches('/').to_string(),
             timeout,
+            timer: CoarseTimer::new(),
         })
     }
 
@@ -152,16 +156,18 @@ impl Upstream {
 
         let sent = if private {
             *request.uri_mut() = Uri::from(self.target_for(request.uri())?);
-            tokio::time::timeout(self.timeout, self.send_private(reserved, request)).await
+            self.timer
+                .timeout(self.timeout, self.send_private(reserved, request))
+                .await
         } else {
             *request.uri_mut() = self.uri_for(request.uri())?;
-            tokio::time::timeout(self.timeout, async {
-                self.client
-                    .request(request)
-                    .await
-                    .map_err(|_| ForwardError::Unreachable)
-            })
-            .await
+            // Boxed, like `connect`: the pool's future is large and this path is the rare one.
+            let pooled = Box::pin(self.client.request(request));
+            self.timer
+                .timeout(self.timeout, async {
+                    pooled.await.map_err(|_| ForwardError::Unreachable)
+                })
+                .await
         };
         let response = match sent {
             Err(_) => return Err(ForwardError::Timeout.into()),
@@ -190,27 +196,38 @@ impl Upstream {
     ) -> Result<http::Response<Incoming>, ForwardError> {
         let mut sender = match reserved.take_ready().await {
             Some(sender) => sender,
-            None => self.connect().await?,
+            None => Box::pin(self.connect()).await?,
         };
-        let response = match sender.try_send_request(request).await {
-            Ok(response) => response,
-            Err(mut e) => {
-                let Some(request) = e.take_message() else {
-                    return Err(ForwardError::Unreachable);
-                };
-                sender = self.connect().await?;
-                sender
-                    .send_request(request)
-                    .await
-                    .map_err(|_| ForwardError::Unreachable)?
+        match sender.try_send_request(request).await {
+            Ok(response) => {
+                reserved.keep(sender);
+                Ok(response)
             }
-        };
+            Err(mut e) => match e.take_message() {
+                Some(request) => Box::pin(self.resend(reserved, request)).await,
+                None => Err(ForwardError::Unreachable),
+            },
+        }
+    }
+
+    /// The rare second try of [`send_private`](Self::send_private), on a new connection.
+    async fn resend(
+        &self,
+        reserved: &ReservedConnection,
+        request: Request,
+    ) -> Result<http::Response<Incoming>, ForwardError> {
+        let mut sender = self.connect().await?;
+        let response = sender
+            .send_request(request)
+            .await
+            .map_err(|_| ForwardError::Unreachable)?;
         reserved.keep(sender);
         Ok(response)
     }
 
     /// A new HTTP/1 connection to the upstream, driven by its own task until both ends are
-    /// done with it.
+    /// done with it. Callers box this future: it is large (connector and handshake), needed
+    /// once per client connection, and would otherwise enlarge every request's future.
     async fn connect(&self) -> Result<SendRequest<Body>, ForwardError> {
         let io = self
             .connector

@@ -141,10 +141,10 @@ pub(crate) fn split_cookie_pairs(header: &str) -> impl Iterator<Item = (&str, &s
 }
 
 /// The value of cookie `name`, if sent (the first, when a browser sends duplicates).
-pub fn request_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+pub fn request_cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     cookie_pairs(headers)
         .find(|(n, _)| *n == name)
-        .map(|(_, value)| value.to_owned())
+        .map(|(_, value)| value)
 }
 
 #[cfg(test)]

@@ -169,25 +169,26 @@ impl Sessions {
             return Ok(Loaded::None);
         };
         let session = match (&self.redis, &self.opened) {
-            (Some(redis), _) => redis
-                .get(&value, &self.sealer)
+            // Boxed, as is the cache-miss insert below: both futures are large, and unboxed
+            // they would enlarge (and be copied with) every request's future.
+            (Some(redis), _) => Box::pin(redis.get(value, &self.sealer))
                 .await?
                 .map(|s| Arc::new(ActiveSession::from(s))),
             (None, Some(opened)) => {
-                let key = opened.hasher.key(&value);
+                let key = opened.hasher.key(value);
                 match opened.cache.get(&key).await {
                     Some(session) => Some(session),
-                    None => match self.open_cookie(&value) {
+                    None => match self.open_cookie(value) {
                         Some(s) => {
                             let session = Arc::new(ActiveSession::from(s));
-                            opened.cache.insert(key, session.clone()).await;
+                            Box::pin(opened.cache.insert(key, session.clone())).await;
                             Some(session)
                         }
                         None => None,
                     },
                 }
             }
-            (None, None) => self.open_cookie(&value).map(|s| Arc::new(s.into())),
+            (None, None) => self.open_cookie(value).map(|s| Arc::new(s.into())),
         };
         Ok(match session {
             Some(s) if !s.is_expired(now_secs()) => Loaded::Found(s),
@@ -223,13 +224,13 @@ impl Sessions {
             return Ok(None);
         };
         if let Some(opened) = &self.opened {
-            opened.cache.invalidate(&opened.hasher.key(&value)).await;
+            opened.cache.invalidate(&opened.hasher.key(value)).await;
         }
         match &self.redis {
-            None => Ok(self.open_cookie(&value)),
+            None => Ok(self.open_cookie(value)),
             Some(redis) => {
-                let session = redis.get(&value, &self.sealer).await?;
-                redis.delete(&value).await?;
+                let session = redis.get(value, &self.sealer).await?;
+                redis.delete(value).await?;
                 Ok(session)
             }
         }
