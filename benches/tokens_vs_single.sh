@@ -34,9 +34,9 @@ for tool in wrk nginx curl python3 taskset; do
     command -v "$tool" >/dev/null || { echo "missing: $tool" >&2; exit 1; }
 done
 
-upstream_port=$port idp_port=$((port + 1)) status_port=$((port + 2)) listen=127.0.0.1:$((port + 5))
+upstream_port=$port idp_port=$((port + 1)) metrics=127.0.0.1:$((port + 2)) listen=127.0.0.1:$((port + 5))
 # The upstream answers "ok"; the mock Bink accepts any `bink_valid_*` token (as peers.sh's
-# does) and counts its requests for the warm-up check.
+# does). Bink calls are counted by the proxy's own metrics.
 cat >"$work/nginx.conf" <<EOF
 worker_processes 1;
 pid $work/nginx.pid;
@@ -58,10 +58,6 @@ http {
             return 200 '{"id":"u1","name":"Ada","email":"ada@example.com","username":"ada","avatar":null,"plan":"FREE","verificationLevel":1}';
         }
     }
-    server {
-        listen 127.0.0.1:$status_port;
-        location = /status { stub_status; }
-    }
 }
 EOF
 taskset -c 0 nginx -c "$work/nginx.conf" -e "$work/nginx-error.log"
@@ -71,7 +67,8 @@ until curl -fs -o /dev/null "http://127.0.0.1:$upstream_port/" 2>/dev/null; do s
     cd "$work" # no config.toml here: env-only start
     export BINK_PROXY_SERVER__LISTEN=$listen BINK_PROXY_SERVER__UPSTREAM=http://127.0.0.1:$upstream_port \
         BINK_PROXY_BINK__BASE_URL=http://127.0.0.1:$idp_port RUST_LOG=warn \
-        BINK_PROXY_TOKENS__CACHE_TTL=1h BINK_PROXY_TOKENS__CACHE_MAX_ENTRIES=200000
+        BINK_PROXY_TOKENS__CACHE_TTL=1h BINK_PROXY_TOKENS__CACHE_MAX_ENTRIES=200000 \
+        BINK_PROXY_SERVER__METRICS_LISTEN=$metrics
     exec taskset -c 0 "$bin" serve
 ) >"$work/proxy.log" 2>&1 &
 proxy=$!
@@ -103,7 +100,7 @@ function done(summary, latency, requests)
 end
 EOF
 
-idp_calls() { curl -s "http://127.0.0.1:$status_port/status" | awk 'NR == 3 {print $3}'; }
+idp_calls() { curl -s "http://$metrics/metrics" | awk '/^bink_calls_total/ {n += $NF} END {print n + 0}'; }
 rss_mib() { awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$proxy/status"; }
 run() { # tokens conns seconds -> "req/s p99ms errors"
     taskset -c 1 wrk -t1 -c"$2" -d"$3"s -s "$work/tokens.lua" "http://$listen/" -- "$1" |
@@ -149,7 +146,7 @@ for n in $token_counts; do
                 p99[$mode]="${p99[$mode]}${p99[$mode]:+ }$p"
             done
         done
-        calls=$(($(idp_calls) - before - 1)) # the status read itself counts once
+        calls=$(($(idp_calls) - before))
         many=$((sum[many] / rounds)) one=$((sum[one] / rounds))
         ratio=$(python3 -c "print(f'{$many / $one:.2f}')")
         echo "| $n | $c | $many | $one | $ratio | ${p99[many]} / ${p99[one]} | $calls | $(rss_mib) |"
