@@ -377,3 +377,50 @@ pub async fn start(config: Config, signals: bool) -> Result<Running, StartError>
         task,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::mem::size_of_val;
+
+    use super::*;
+
+    /// Every `.await` moves the callee's future into its caller's, so kilobytes of rarely
+    /// used state inline on the request path are copied on every request (benches/README.md,
+    /// third pass: `App::handle` was 6,600 bytes). The budgets leave headroom over today's
+    /// sizes (4,728 / 976 / 816 / 1,872); a failure means a large future slipped inline on
+    /// a common path: box the rare branch that holds it.
+    #[tokio::test]
+    async fn request_futures_stay_small() {
+        let config = config::Config::from_toml(
+            "[server]\nupstream = \"http://127.0.0.1:1\"\npublic_url = \"http://127.0.0.1:3\"\n\
+             [bink]\nbase_url = \"http://127.0.0.1:2\"\nclient_id = \"x\"\nclient_secret = \"y\"\n\
+             [session]\ncookie_secret = \"MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=\"\n",
+            &config::NoEnv,
+        )
+        .unwrap();
+        let state = Proxy::new(config, Metrics::new()).await.unwrap();
+        assert!(
+            state.sign_in.is_some(),
+            "the session path is part of the measure"
+        );
+        let app = App::new(state.clone());
+        let conn = server::ConnectionInfo::default();
+        let request = || Request::new(axum::body::Body::empty());
+        let (parts, _) = request().into_parts();
+
+        let handle = size_of_val(&app.handle(conn.clone(), request()));
+        let gate = size_of_val(&auth::gate(&state, &parts, "/"));
+        let lookup = size_of_val(&state.identities.lookup("token"));
+        let upstream = size_of_val(&state.upstream.forward(request(), &conn.upstream));
+        assert!(handle <= 5632, "App::handle future: {handle} bytes");
+        assert!(gate <= 1536, "auth::gate future: {gate} bytes");
+        assert!(
+            lookup <= 1024,
+            "IdentityCache::lookup future: {lookup} bytes"
+        );
+        assert!(
+            upstream <= 2560,
+            "Upstream::forward future: {upstream} bytes"
+        );
+    }
+}
