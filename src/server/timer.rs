@@ -6,10 +6,13 @@
 //! before the one it parked for), and hyper makes a new header-read sleep for every request
 //! on a keep-alive connection. Measured with `perf` at 32 connections: 0.7 eventfd
 //! `write(2)`s per proxied request, on top of the four socket calls a request needs
-//! (benches/README.md). Here a sleep is an entry in a slab that one ticker task sweeps every
-//! [`TICK`]: registering and cancelling take an uncontended lock and no system call. The
-//! price is precision: a deadline fires up to one tick late, which timeouts of hundreds of
-//! milliseconds and more do not notice.
+//! (benches/README.md). Here a sleep is an entry in a slab that one sweeper task visits at
+//! the earliest deadline, and at most once per [`TICK`]: registering and cancelling take an
+//! uncontended lock and no system call, and the sweeper only hears of a new sleep when it
+//! is due before the next visit (rare: every request's deadline is later than the ones
+//! already waiting). The price is precision: a deadline fires up to one tick late, which
+//! timeouts of hundreds of milliseconds and more do not notice. An idle proxy with open
+//! keep-alive connections wakes once per header-read timeout, not once per tick.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -20,10 +23,10 @@ use std::time::{Duration, Instant};
 use slab::Slab;
 use tokio::sync::Notify;
 
-/// How often expired deadlines are swept: the most a deadline fires late.
+/// The shortest time between two sweeps: the most a deadline fires late.
 pub const TICK: Duration = Duration::from_millis(50);
 
-/// A source of coarse sleeps. Clones share one slab and one ticker task, which ends once
+/// A source of coarse sleeps. Clones share one slab and one sweeper task, which ends once
 /// the last clone and the last sleep are gone.
 #[derive(Clone)]
 pub struct CoarseTimer {
@@ -31,16 +34,23 @@ pub struct CoarseTimer {
 }
 
 struct Shared {
-    sleeps: Mutex<Slab<Entry>>,
-    /// Wakes the ticker when the first sleep arrives (with none waiting it does not tick)
-    /// and when the last clone is gone (so that it ends).
-    wake_ticker: Arc<Notify>,
+    state: Mutex<State>,
+    /// Wakes the sweeper when a sleep is due before its next visit, and when the last
+    /// clone is gone (so that it ends).
+    wake_sweeper: Arc<Notify>,
 }
 
 impl Drop for Shared {
     fn drop(&mut self) {
-        self.wake_ticker.notify_one();
+        self.wake_sweeper.notify_one();
     }
+}
+
+#[derive(Default)]
+struct State {
+    sleeps: Slab<Entry>,
+    /// The sweeper's next visit; `None` while no sleep waits.
+    next_sweep: Option<Instant>,
 }
 
 struct Entry {
@@ -49,16 +59,16 @@ struct Entry {
 }
 
 impl CoarseTimer {
-    /// A timer whose ticker runs on the current tokio runtime (so: call it inside one).
+    /// A timer whose sweeper runs on the current tokio runtime (so: call it inside one).
     // No `Default`: it would hide that this spawns a task and needs a runtime.
     #[allow(clippy::new_without_default)]
     pub fn new() -> CoarseTimer {
-        let wake_ticker = Arc::new(Notify::new());
+        let wake_sweeper = Arc::new(Notify::new());
         let shared = Arc::new(Shared {
-            sleeps: Mutex::default(),
-            wake_ticker: wake_ticker.clone(),
+            state: Mutex::default(),
+            wake_sweeper: wake_sweeper.clone(),
         });
-        tokio::spawn(tick(Arc::downgrade(&shared), wake_ticker));
+        tokio::spawn(sweeper(Arc::downgrade(&shared), wake_sweeper));
         CoarseTimer { shared }
     }
 
@@ -106,41 +116,53 @@ impl<F: Future> Future for Timeout<F> {
 pub struct Elapsed;
 
 impl Shared {
-    fn lock(&self) -> MutexGuard<'_, Slab<Entry>> {
+    fn lock(&self) -> MutexGuard<'_, State> {
         // A panic while holding this lock leaves nothing half-done worth refusing over.
-        self.sleeps
+        self.state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+
+    /// Takes the wakers of the sleeps due at `now` and plans the next visit: the earliest
+    /// deadline still waiting, but not sooner than a tick from now.
+    fn sweep(&self, now: Instant) -> Vec<Waker> {
+        let mut state = self.lock();
+        let mut due = Vec::new();
+        let mut earliest: Option<Instant> = None;
+        for (_, entry) in state.sleeps.iter_mut() {
+            if entry.deadline <= now {
+                due.extend(entry.waker.take());
+            } else if entry.waker.is_some() {
+                earliest = Some(earliest.map_or(entry.deadline, |e| e.min(entry.deadline)));
+            }
+        }
+        state.next_sweep = earliest.map(|deadline| deadline.max(now + TICK));
+        due
+    }
 }
 
-/// Sweeps the slab every tick, waking the sleeps whose deadline has passed.
-async fn tick(shared: Weak<Shared>, wake: Arc<Notify>) {
-    let mut interval = tokio::time::interval(TICK);
-    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+/// Visits the slab when the earliest deadline comes, waking the sleeps that are due.
+async fn sweeper(shared: Weak<Shared>, wake: Arc<Notify>) {
     loop {
-        let idle = match shared.upgrade() {
-            Some(shared) => shared.lock().is_empty(),
-            None => return,
+        let next_sweep = {
+            let Some(shared) = shared.upgrade() else {
+                return;
+            };
+            let due = shared.sweep(Instant::now());
+            due.into_iter().for_each(Waker::wake);
+            let next = shared.lock().next_sweep;
+            next
         };
-        if idle {
-            // A sleep registered since the check left a permit: this returns at once.
-            wake.notified().await;
-            continue;
+        // A sleep registered since the sweep left a permit: `notified` returns at once.
+        match next_sweep {
+            None => wake.notified().await,
+            Some(at) => {
+                tokio::select! {
+                    () = tokio::time::sleep_until(at.into()) => {}
+                    () = wake.notified() => {}
+                }
+            }
         }
-        interval.tick().await;
-        let Some(shared) = shared.upgrade() else {
-            return;
-        };
-        let now = Instant::now();
-        let due: Vec<Waker> = shared
-            .lock()
-            .iter_mut()
-            .filter(|(_, entry)| entry.deadline <= now)
-            .filter_map(|(_, entry)| entry.waker.take())
-            .collect();
-        drop(shared);
-        due.into_iter().for_each(Waker::wake);
     }
 }
 
@@ -160,21 +182,25 @@ impl Future for CoarseSleep {
             this.cancel();
             return Poll::Ready(());
         }
-        let mut sleeps = this.shared.lock();
-        match this.key.and_then(|key| sleeps.get_mut(key)) {
+        let mut state = this.shared.lock();
+        match this.key.and_then(|key| state.sleeps.get_mut(key)) {
             Some(entry) => match &entry.waker {
                 Some(waker) if waker.will_wake(cx.waker()) => {}
                 _ => entry.waker = Some(cx.waker().clone()),
             },
             None => {
-                let was_empty = sleeps.is_empty();
-                this.key = Some(sleeps.insert(Entry {
+                this.key = Some(state.sleeps.insert(Entry {
                     deadline: this.deadline,
                     waker: Some(cx.waker().clone()),
                 }));
-                drop(sleeps);
-                if was_empty {
-                    this.shared.wake_ticker.notify_one();
+                let sooner = state.next_sweep.is_none_or(|at| this.deadline < at);
+                if sooner {
+                    // Recorded here so that a burst of such sleeps wakes the sweeper once.
+                    state.next_sweep = Some(this.deadline);
+                }
+                drop(state);
+                if sooner {
+                    this.shared.wake_sweeper.notify_one();
                 }
             }
         }
@@ -185,7 +211,7 @@ impl Future for CoarseSleep {
 impl CoarseSleep {
     fn cancel(&mut self) {
         if let Some(key) = self.key.take() {
-            self.shared.lock().try_remove(key);
+            self.shared.lock().sleeps.try_remove(key);
         }
     }
 }
@@ -234,7 +260,7 @@ mod tests {
         let out = timer.timeout(Duration::from_secs(5), async { 7 }).await;
         assert_eq!(out, Ok(7));
         assert!(
-            timer.shared.lock().is_empty(),
+            timer.shared.lock().sleeps.is_empty(),
             "the finished timeout's sleep is cancelled"
         );
     }
@@ -251,15 +277,15 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn dropped_sleeps_leave_the_slab_and_the_ticker_sleeps_again() {
+    async fn dropped_sleeps_leave_the_slab_and_the_sweeper_waits_again() {
         let timer = CoarseTimer::new();
         for _ in 0..3 {
             let mut sleep = Box::pin(timer.sleep_until(Instant::now() + Duration::from_secs(60)));
             assert!(futures_util::poll!(sleep.as_mut()).is_pending());
-            assert_eq!(timer.shared.lock().len(), 1);
+            assert_eq!(timer.shared.lock().sleeps.len(), 1);
             drop(sleep);
-            assert!(timer.shared.lock().is_empty());
-            // The ticker notices the empty slab and waits for the next first sleep.
+            assert!(timer.shared.lock().sleeps.is_empty());
+            // The sweeper wakes for nothing at the planned visit, then waits for a sleep.
             tokio::time::sleep(2 * TICK).await;
         }
         let started = Instant::now();
@@ -285,11 +311,36 @@ mod tests {
         for task in tasks {
             assert!(task.await.unwrap());
         }
-        assert!(timer.shared.lock().is_empty());
+        assert!(timer.shared.lock().sleeps.is_empty());
     }
 
     #[tokio::test]
-    async fn the_ticker_ends_with_the_last_timer() {
+    async fn the_sweeper_waits_for_the_earliest_deadline_not_every_tick() {
+        let timer = CoarseTimer::new();
+        let mut far = Box::pin(timer.sleep_until(Instant::now() + Duration::from_secs(60)));
+        assert!(futures_util::poll!(far.as_mut()).is_pending());
+        // Several ticks pass: the planned visit stays at the far deadline.
+        tokio::time::sleep(4 * TICK).await;
+        let next = timer.shared.lock().next_sweep.expect("a visit is planned");
+        assert!(next >= Instant::now() + Duration::from_secs(59), "{next:?}");
+    }
+
+    #[tokio::test]
+    async fn a_sooner_deadline_after_a_later_one_still_fires_on_time() {
+        let timer = CoarseTimer::new();
+        let mut far = Box::pin(timer.sleep_until(Instant::now() + Duration::from_secs(60)));
+        assert!(futures_util::poll!(far.as_mut()).is_pending());
+        tokio::time::sleep(2 * TICK).await; // the sweeper now plans to wake in a minute
+        let started = Instant::now();
+        timer
+            .sleep_until(started + Duration::from_millis(100))
+            .await;
+        assert!(started.elapsed() < Duration::from_millis(100) + 4 * TICK);
+        assert!(futures_util::poll!(far.as_mut()).is_pending());
+    }
+
+    #[tokio::test]
+    async fn the_sweeper_ends_with_the_last_timer() {
         let timer = CoarseTimer::new();
         let weak = Arc::downgrade(&timer.shared);
         drop(timer);
