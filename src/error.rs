@@ -35,6 +35,10 @@ pub enum ProxyError {
     UpstreamTimeout,
     #[error("not found")]
     NotFound,
+    #[error("this route does not answer that method")]
+    MethodNotAllowed,
+    #[error("the client's request body framing is broken")]
+    BrokenClientBody,
     #[error("invalid request: {0}")]
     InvalidBody(String),
     #[error("request body larger than 64 KiB")]
@@ -75,6 +79,8 @@ impl ProxyError {
             ProxyError::SignInFailed => StatusCode::BAD_GATEWAY,
             ProxyError::SessionStoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ProxyError::NotFound | ProxyError::ProviderNotConfigured => StatusCode::NOT_FOUND,
+            ProxyError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ProxyError::BrokenClientBody => StatusCode::BAD_REQUEST,
             ProxyError::InvalidBody(_) => StatusCode::BAD_REQUEST,
             ProxyError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ProxyError::CsrfRejected
@@ -104,6 +110,8 @@ impl ProxyError {
             ProxyError::SignInFailed => "sign_in_failed",
             ProxyError::SessionStoreUnavailable => "session_store_unavailable",
             ProxyError::NotFound => "not_found",
+            ProxyError::MethodNotAllowed => "method_not_allowed",
+            ProxyError::BrokenClientBody => "bad_request",
             ProxyError::InvalidBody(_) => "invalid_request",
             ProxyError::PayloadTooLarge => "payload_too_large",
             ProxyError::CsrfRejected => "csrf_check_failed",
@@ -196,6 +204,8 @@ mod tests {
     async fn each_error_maps_to_its_status_and_code() {
         let cases = [
             (ProxyError::BadPath("x"), 400, "bad_request"),
+            (ProxyError::MethodNotAllowed, 405, "method_not_allowed"),
+            (ProxyError::BrokenClientBody, 400, "bad_request"),
             (ProxyError::MalformedAuthorization, 401, "invalid_request"),
             (ProxyError::InvalidToken, 401, "invalid_token"),
             (ProxyError::Unauthenticated, 401, "unauthenticated"),

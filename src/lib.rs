@@ -24,7 +24,7 @@ use std::time::Instant;
 use axum::extract::Request;
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{any, get};
 use axum::Router;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -176,6 +176,9 @@ impl App {
                 .await
                 .unwrap_or_else(|e| match e {});
             let caller = response.extensions_mut().remove::<auth::CallerForLog>();
+            if response.extensions_mut().remove::<Forwarded>().is_none() {
+                response = routes::method_not_allowed_as_json(response);
+            }
             return (response, caller.map(|c| c.0));
         }
         // 3. Everything else: identity and `[access]`, then the upstream.
@@ -189,7 +192,8 @@ fn own_routes(state: &AppState) -> Router {
     let mut routes = Router::new()
         .route("/ping", get(routes::ping))
         .route("/ready", get(routes::ready))
-        .route("/oauth2/auth", get(routes::forward_auth))
+        // Any method: Traefik's `preserveRequestMethod` sends the original one.
+        .route("/oauth2/auth", any(routes::forward_auth))
         .route("/oauth2/userinfo", get(routes::userinfo))
         .route("/oauth2/start", get(auth::signin::start))
         .route("/oauth2/callback", get(auth::signin::callback))
@@ -214,21 +218,34 @@ fn own_routes(state: &AppState) -> Router {
                 .get::<server::ConnectionInfo>()
                 .cloned()
                 .unwrap_or_default();
-            let path = request
-                .extensions()
-                .get::<proxy::path::RequestPath>()
-                .map(|p| proxy::PolicyPath::decoded(p.0.clone()))
-                .unwrap_or_default();
+            let Some(proxy::path::RequestPath(decoded)) =
+                request.extensions().get::<proxy::path::RequestPath>().cloned()
+            else {
+                // The pipeline always stores the path first; without it, refuse.
+                return Ok(error::ProxyError::Internal.into_response());
+            };
+            if state.integrations.is_some() && routes::is_integrations_namespace(&decoded) {
+                // The whole namespace is the proxy's: an unknown path under it (a trailing
+                // slash, a typo) is a 404 here, never the application's to answer.
+                return Ok(error::ProxyError::NotFound.into_response());
+            }
+            let path = proxy::PolicyPath::decoded(decoded);
             let (mut response, caller) =
                 proxy::authorize_and_forward(&state, conn, request, &path).await;
             if let Some(caller) = caller {
                 response.extensions_mut().insert(auth::CallerForLog(caller));
             }
+            response.extensions_mut().insert(Forwarded);
             Ok::<_, std::convert::Infallible>(response)
         }
     });
     routes.fallback_service(fallback).with_state(state.clone())
 }
+
+/// Marks a response of the router's fallback (the proxy path): the upstream's answer, which
+/// the own-route rules (JSON 405) must leave alone.
+#[derive(Clone, Copy)]
+struct Forwarded;
 
 /// One line per request: method, path without query, status, duration, auth method and
 /// user id. Never a header value, so never a token or cookie.

@@ -24,6 +24,27 @@ pub fn may_be_own(path: &str) -> bool {
         || path.starts_with("/integrations")
 }
 
+/// True for `/integrations` and everything under it: the proxy's namespace when
+/// integrations are enabled (SPEC §4).
+pub fn is_integrations_namespace(path: &str) -> bool {
+    path.strip_prefix("/integrations")
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+/// axum answers a wrong method on a route with a bare 405 (an `Allow` header, no body):
+/// the same answer as the proxy's other errors instead, JSON and `no-store`, `Allow` kept.
+pub fn method_not_allowed_as_json(response: Response) -> Response {
+    if response.status() != StatusCode::METHOD_NOT_ALLOWED {
+        return response;
+    }
+    let allow = response.headers().get(http::header::ALLOW).cloned();
+    let mut json = ProxyError::MethodNotAllowed.into_response();
+    if let Some(allow) = allow {
+        json.headers_mut().insert(http::header::ALLOW, allow);
+    }
+    json
+}
+
 /// `GET /ping`: liveness, no auth, no dependencies.
 pub async fn ping() -> &'static str {
     "OK"
@@ -119,9 +140,10 @@ pub async fn userinfo(State(state): State<AppState>, request: Request) -> Respon
 /// proxy instead).
 pub async fn forward_auth(State(state): State<AppState>, request: Request) -> Response {
     let headers = request.headers();
-    let Some(checked_path) = original_path(headers) else {
-        // An original URI we cannot read unambiguously is never allowed.
-        return ProxyError::Forbidden.into_response();
+    let original = match original_request(headers) {
+        Ok(original) => original,
+        // An original request we cannot read unambiguously is never allowed.
+        Err(e) => return e.into_response(),
     };
     let identification = match auth::identify(&state, headers).await {
         Ok(identification) => identification,
@@ -132,7 +154,7 @@ pub async fn forward_auth(State(state): State<AppState>, request: Request) -> Re
         identification.finish(&state, &mut response);
         return response;
     };
-    let mut response = if state.config.access.allows(&caller.identity, &checked_path) {
+    let mut response = if state.config.access.allows(&caller.identity, &original.path) {
         allowed_response(&state, &caller)
     } else {
         ProxyError::Forbidden.into_response()
@@ -157,17 +179,63 @@ fn allowed_response(state: &AppState, caller: &Authenticated) -> Response {
     response
 }
 
-/// The path the front proxy is asking about: `X-Forwarded-Uri` (Traefik, Caddy) or
-/// `X-Original-URI` (nginx), normalised like any proxied path; `/` when neither is sent.
-/// `None` when the value is ambiguous (encoded separators, traversal tricks, junk).
-fn original_path(headers: &HeaderMap) -> Option<String> {
-    let raw = headers
-        .get("x-forwarded-uri")
-        .or_else(|| headers.get("x-original-uri"))
-        .map(|v| v.to_str().ok())
-        .unwrap_or(Some("/"))?;
+/// The request the front proxy is asking about: the path from `X-Forwarded-Uri` (Traefik,
+/// Caddy) or `X-Original-URI` (nginx), normalised like any proxied path (`/` when neither
+/// is sent), and the method from `X-Forwarded-Method` when sent.
+///
+/// Front proxies copy the client's own headers into the auth subrequest (nginx copies them
+/// all, Traefik too), so a client can add the header its front proxy does not set. The
+/// two headers together, or either one twice, cannot be read unambiguously: refused, never
+/// guessed at (bink-proxy ≤ 0.1 preferred `X-Forwarded-Uri` and could be steered past
+/// `[[access.rules]]` behind nginx).
+fn original_request(headers: &HeaderMap) -> Result<OriginalRequest, ProxyError> {
+    const AMBIGUOUS: ProxyError =
+        ProxyError::BadRequest("ambiguous original request: send exactly one of X-Forwarded-Uri and X-Original-URI, once");
+    let forwarded = single(headers, "x-forwarded-uri").map_err(|()| AMBIGUOUS)?;
+    let original = single(headers, "x-original-uri").map_err(|()| AMBIGUOUS)?;
+    let raw = match (forwarded, original) {
+        (Some(_), Some(_)) => return Err(AMBIGUOUS),
+        (Some(v), None) | (None, Some(v)) => v,
+        (None, None) => HeaderValue::from_static("/"),
+    };
+    const UNREADABLE: ProxyError = ProxyError::BadPath("original URI is not a readable path");
+    let raw = raw.to_str().map_err(|_| UNREADABLE)?;
     let path_only = raw.split(['?', '#']).next().unwrap_or("/");
-    path::normalize(path_only).ok().map(|p| p.decoded)
+    let path = path::normalize(path_only).map_err(|e| ProxyError::BadPath(e.reason()))?;
+    // `[[access.rules]]` are not method-scoped (only `skip_auth` entries are, and
+    // forward-auth never consults `skip_auth`), so the method decides nothing today; it is
+    // still read strictly, so a forged second copy cannot be mistaken for the real one.
+    let method = match single(headers, "x-forwarded-method") {
+        Err(()) => return Err(ProxyError::BadRequest("X-Forwarded-Method sent more than once")),
+        Ok(None) => None,
+        Ok(Some(v)) => Some(
+            http::Method::from_bytes(v.as_bytes())
+                .map_err(|_| ProxyError::BadRequest("X-Forwarded-Method is not a method"))?,
+        ),
+    };
+    Ok(OriginalRequest {
+        path: path.decoded,
+        method,
+    })
+}
+
+/// What `/oauth2/auth` is asked to decide about.
+#[derive(Debug, PartialEq, Eq)]
+struct OriginalRequest {
+    path: String,
+    /// `X-Forwarded-Method`, when the front proxy sent it (see `original_request`).
+    #[allow(dead_code)]
+    method: Option<http::Method>,
+}
+
+/// The one value of header `name`; `Err` when it appears more than once.
+fn single(headers: &HeaderMap, name: &str) -> Result<Option<HeaderValue>, ()> {
+    let mut values = headers.get_all(name).iter();
+    let first = values.next().cloned();
+    match values.next() {
+        Some(_) => Err(()),
+        None => Ok(first),
+    }
 }
 
 #[cfg(test)]
@@ -201,24 +269,60 @@ mod tests {
         }
     }
 
+    #[test]
+    fn the_integrations_namespace_is_the_prefix_and_what_is_under_it() {
+        for p in ["/integrations", "/integrations/", "/integrations/ui/", "/integrations/x/y"] {
+            assert!(is_integrations_namespace(p), "{p}");
+        }
+        for p in ["/integrationsx", "/integration", "/app/integrations", "/"] {
+            assert!(!is_integrations_namespace(p), "{p}");
+        }
+    }
+
     fn h(name: &'static str, value: &str) -> HeaderMap {
         let mut m = HeaderMap::new();
         m.insert(name, HeaderValue::from_str(value).unwrap());
         m
     }
 
+    fn path_of(headers: &HeaderMap) -> Option<String> {
+        original_request(headers).ok().map(|o| o.path)
+    }
+
     #[test]
-    fn original_path_prefers_x_forwarded_uri_and_normalises() {
+    fn original_path_is_read_from_either_header_and_normalised() {
         assert_eq!(
-            original_path(&h("x-forwarded-uri", "/public/../admin?x=1")).as_deref(),
+            path_of(&h("x-forwarded-uri", "/public/../admin?x=1")).as_deref(),
             Some("/admin")
         );
         assert_eq!(
-            original_path(&h("x-original-uri", "/a//b")).as_deref(),
+            path_of(&h("x-original-uri", "/a//b")).as_deref(),
             Some("/a/b")
         );
-        assert_eq!(original_path(&HeaderMap::new()).as_deref(), Some("/"));
-        assert_eq!(original_path(&h("x-forwarded-uri", "/a%2fb")), None);
-        assert_eq!(original_path(&h("x-forwarded-uri", "http://evil/")), None);
+        assert_eq!(path_of(&HeaderMap::new()).as_deref(), Some("/"));
+        assert_eq!(path_of(&h("x-forwarded-uri", "/a%2fb")), None);
+        assert_eq!(path_of(&h("x-forwarded-uri", "http://evil/")), None);
+    }
+
+    #[test]
+    fn both_uri_headers_or_a_repeated_one_are_refused() {
+        // nginx sets X-Original-URI and passes the client's X-Forwarded-Uri along with it.
+        let mut both = h("x-original-uri", "/admin/panel");
+        both.insert("x-forwarded-uri", HeaderValue::from_static("/home"));
+        assert!(matches!(original_request(&both), Err(ProxyError::BadRequest(_))));
+        for name in ["x-forwarded-uri", "x-original-uri", "x-forwarded-method"] {
+            let mut twice = HeaderMap::new();
+            twice.append(name, HeaderValue::from_static("/home"));
+            twice.append(name, HeaderValue::from_static("/admin"));
+            assert!(original_request(&twice).is_err(), "{name}");
+        }
+    }
+
+    #[test]
+    fn forwarded_method_is_read_once() {
+        let o = original_request(&h("x-forwarded-method", "DELETE")).unwrap();
+        assert_eq!(o.method, Some(http::Method::DELETE));
+        assert_eq!(original_request(&HeaderMap::new()).unwrap().method, None);
+        assert!(original_request(&h("x-forwarded-method", "GE T")).is_err());
     }
 }

@@ -72,6 +72,7 @@ pub struct Metrics {
     bink_calls: Family<OutcomeLabel, Counter>,
     bink_latency: Histogram,
     upstream_errors: Family<KindLabel, Counter>,
+    client_body_errors: Counter,
 }
 
 fn latency_histogram() -> Histogram {
@@ -147,6 +148,12 @@ impl Metrics {
             "Failed upstream requests, by kind",
             upstream_errors.clone(),
         );
+        let client_body_errors = Counter::default();
+        registry.register(
+            "client_body_errors",
+            "Requests refused because the client broke its own body framing",
+            client_body_errors.clone(),
+        );
         Arc::new(Metrics {
             registry,
             by_class,
@@ -157,6 +164,7 @@ impl Metrics {
             bink_calls,
             bink_latency,
             upstream_errors,
+            client_body_errors,
         })
     }
 
@@ -190,6 +198,11 @@ impl Metrics {
         self.upstream_errors
             .get_or_create(&KindLabel { kind })
             .inc();
+    }
+
+    /// A client error, not an upstream one: alerts on upstream errors stay meaningful.
+    pub fn client_body_error(&self) {
+        self.client_body_errors.inc();
     }
 
     /// The registry in Prometheus text format.

@@ -11,12 +11,44 @@ use url::Url;
 /// Decoding rounds after which a value is rejected rather than decoded again.
 const MAX_DECODE_ROUNDS: usize = 4;
 
-/// `rd` when it is a safe local path, else `/`.
+/// The longest `rd` kept. It is sealed into the CSRF cookie with the state and verifier,
+/// and browsers drop a cookie over 4,096 bytes, which would fail the sign-in only after
+/// the round trip to Bink (SPEC §4).
+pub const MAX_RD_BYTES: usize = 2048;
+
+/// `rd` when it is a safe local path no longer than [`MAX_RD_BYTES`], else `/`.
 pub fn safe_redirect(rd: Option<&str>) -> &str {
     match rd {
-        Some(rd) if is_local_path(rd) => rd,
+        Some(rd) if rd.len() <= MAX_RD_BYTES && is_local_path(rd) => rd,
         _ => "/",
     }
+}
+
+/// [`safe_redirect`], also accepting an absolute `rd` on exactly `public_url`'s origin as
+/// its path and query: Traefik's `errors` middleware can only pass the absolute URL, and
+/// the deep link should survive sign-in. Any other origin still becomes `/`.
+pub fn redirect_target(rd: Option<&str>, public_url: &Url) -> String {
+    let Some(rd) = rd else {
+        return "/".into();
+    };
+    if rd.starts_with('/') || rd.len() > MAX_RD_BYTES {
+        return safe_redirect(Some(rd)).to_string();
+    }
+    let Ok(absolute) = Url::parse(rd) else {
+        return "/".into();
+    };
+    let same_origin = absolute.origin() == public_url.origin()
+        && absolute.username().is_empty()
+        && absolute.password().is_none();
+    if !same_origin {
+        return "/".into();
+    }
+    let mut local = absolute.path().to_string();
+    if let Some(query) = absolute.query() {
+        local.push('?');
+        local.push_str(query);
+    }
+    safe_redirect(Some(&local)).to_string()
 }
 
 /// True when `rd` is a path on this origin in every decoding of it.
@@ -68,6 +100,36 @@ fn resolves_on_this_origin(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_rd_becomes_the_root() {
+        let long = format!("/deep?{}", "q".repeat(3000));
+        assert_eq!(safe_redirect(Some(&long)), "/");
+        let fits = format!("/deep?{}", "q".repeat(MAX_RD_BYTES - 6));
+        assert_eq!(safe_redirect(Some(&fits)), fits);
+    }
+
+    #[test]
+    fn an_absolute_rd_on_the_public_origin_keeps_its_path_and_query() {
+        let public = Url::parse("https://app.example.com/").unwrap();
+        let t = |rd: &str| redirect_target(Some(rd), &public);
+        assert_eq!(t("https://app.example.com/deep/link?a=1"), "/deep/link?a=1");
+        assert_eq!(t("https://APP.example.com:443/x"), "/x");
+        assert_eq!(t("/local?b=2"), "/local?b=2");
+        for other in [
+            "http://app.example.com/x",
+            "https://app.example.com:8443/x",
+            "https://app.example.com.evil.io/x",
+            "https://evil.com/x",
+            "https://user@app.example.com/x",
+            "javascript:alert(1)",
+            "//app.example.com/x",
+            "https://app.example.com//evil.com",
+        ] {
+            assert_eq!(t(other), "/", "{other}");
+        }
+        assert_eq!(redirect_target(None, &public), "/");
+    }
 
     #[test]
     fn local_paths_are_kept() {

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::cache::LookupError;
-use super::redirect::safe_redirect;
+use super::redirect::redirect_target;
 use super::session::cookies::{request_cookies, MAX_PENDING_LOGINS};
 use super::session::seal::Purpose;
 use super::session::store::StoreError;
@@ -143,7 +143,10 @@ pub async fn start(State(state): State<AppState>, request: Request) -> Response 
     let Some(sign_in) = &state.sign_in else {
         return ProxyError::NotFound.into_response();
     };
-    let rd = safe_redirect(query_param(request.uri().query(), "rd").as_deref()).to_string();
+    let rd = redirect_target(
+        query_param(request.uri().query(), "rd").as_deref(),
+        &state.config.server.public_url,
+    );
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let (authorize_url, csrf) = sign_in
         .oauth
@@ -363,7 +366,10 @@ pub async fn sign_out(State(state): State<AppState>, request: Request) -> Respon
     let Some(sign_in) = &state.sign_in else {
         return ProxyError::NotFound.into_response();
     };
-    let rd = safe_redirect(query_param(request.uri().query(), "rd").as_deref()).to_string();
+    let rd = redirect_target(
+        query_param(request.uri().query(), "rd").as_deref(),
+        &state.config.server.public_url,
+    );
     let mut response = match sign_in.sessions.destroy(request.headers()).await {
         Ok(session) => {
             if let Some(session) = session {

@@ -89,6 +89,62 @@ pub fn strip_identity_headers(headers: &mut HeaderMap) {
     }
 }
 
+/// Forwarding headers only a proxy should write, which a client can forge: removed before
+/// forwarding (SPEC §6). The three the proxy sets (`X-Forwarded-For`, `-Proto`, `-Host`)
+/// are overwritten, but their `_` spellings are removed here like the rest. The two
+/// forward-auth URI headers (and the method) are read only by `/oauth2/auth`.
+const FORWARDING: [&str; 14] = [
+    "forwarded",
+    "x-forwarded-port",
+    "x-forwarded-prefix",
+    "x-forwarded-server",
+    "x-forwarded-uri",
+    "x-forwarded-method",
+    "x-real-ip",
+    "x-original-url",
+    "x-original-uri",
+    "x-rewrite-url",
+    "http2-settings",
+    "x-forwarded-for",
+    "x-forwarded-proto",
+    "x-forwarded-host",
+];
+
+/// True for a forwarding header name a client must not get to the upstream, compared as
+/// [`is_identity_header`] compares (lower case, `_` read as `-`).
+pub fn is_forwarding_header(name: &str) -> bool {
+    name.len() <= 32
+        && FORWARDING.iter().any(|f| {
+            f.len() == name.len()
+                && f
+                    .bytes()
+                    .zip(name.bytes())
+                    .all(|(f, n)| f == if n == b'_' { b'-' } else { n.to_ascii_lowercase() })
+        })
+}
+
+/// Removes every forwarding header a client may have sent (see [`FORWARDING`]).
+pub fn strip_forwarding_headers(headers: &mut HeaderMap) {
+    let doomed: Vec<HeaderName> = headers
+        .keys()
+        .filter(|name| is_forwarding_header(name.as_str()))
+        .cloned()
+        .collect();
+    for name in doomed {
+        headers.remove(&name);
+    }
+}
+
+/// True when an `Upgrade` value names `h2c` (RFC 9113 retired that upgrade).
+pub fn names_h2c(upgrade: &HeaderValue) -> bool {
+    upgrade
+        .to_str()
+        .map_or(true, |v| {
+            v.split(',')
+                .any(|t| t.trim().split('/').next().unwrap_or("").eq_ignore_ascii_case("h2c"))
+        })
+}
+
 /// Whether the request asks for a protocol switch (WebSocket and friends).
 pub fn is_upgrade_request(headers: &HeaderMap) -> bool {
     headers.contains_key(UPGRADE) && connection_lists(headers, "upgrade")

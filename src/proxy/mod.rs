@@ -1,5 +1,6 @@
 //! The data path: everything between an authorised request and the upstream's answer.
 
+pub mod body;
 pub mod forward;
 pub mod headers;
 pub mod path;
@@ -48,6 +49,16 @@ pub fn sanitize(request: &mut Request) -> Result<PolicyPath, ProxyError> {
         return Err(ProxyError::BadRequest(
             "both Content-Length and Transfer-Encoding",
         ));
+    }
+    // RFC 9112 §3.2: a second Host, or none on HTTP/1.1, is a 400. Servers behind us could
+    // pick a different one of two; `X-Forwarded-Host` is built from it.
+    let mut hosts = h.get_all(HOST).iter();
+    match (hosts.next(), hosts.next()) {
+        (_, Some(_)) => return Err(ProxyError::BadRequest("more than one Host header")),
+        (None, None) if request.version() == http::Version::HTTP_11 => {
+            return Err(ProxyError::BadRequest("HTTP/1.1 request without Host"))
+        }
+        _ => {}
     }
     headers::strip_identity_headers(request.headers_mut());
     if path::is_canonical(request.uri().path()) {
@@ -102,9 +113,12 @@ pub async fn forward(
     let h = &mut parts.headers;
     // One growth for the headers added below instead of several.
     h.reserve(12);
+    // `Upgrade: h2c` is never passed on: RFC 9113 retired it, and an upstream that accepts
+    // it would open a raw HTTP/2 tunnel past every check made here.
     let upgrade = headers::is_upgrade_request(h)
         .then(|| h.get(UPGRADE).cloned())
-        .flatten();
+        .flatten()
+        .filter(|u| !headers::names_h2c(u));
     let forwarded_for = match state.config.server.trusted_proxy_hops {
         0 => conn.peer_value.clone(),
         hops => headers::forwarded_for(h, hops, conn.peer.ip()),
@@ -116,6 +130,18 @@ pub async fn forward(
             .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
     });
     headers::remove_hop_by_hop(h);
+    // Forwarding headers a client could forge (`Forwarded`, `X-Real-IP`, …); ours are set
+    // below, after this, so no client copy survives next to them.
+    headers::strip_forwarding_headers(h);
+    if caller.is_none() && !state.config.headers.pass_authorization {
+        // A skip-auth route: a Bink token here was never validated, and the upstream must
+        // not see a Bink credential it did not need.
+        if let auth::token::Credentials::Bearer(token) = auth::token::credentials(h) {
+            if token.starts_with("bink_") {
+                h.remove(AUTHORIZATION);
+            }
+        }
+    }
     if let Some(upgrade) = upgrade {
         headers::restore_upgrade(h, upgrade);
     }
@@ -136,12 +162,19 @@ pub async fn forward(
         add_caller_headers(state, h, caller);
     }
 
+    // A body the client may still be sending is watched, so a client that breaks its own
+    // framing is told so (400) instead of being reported as an upstream failure.
+    let (body, client_body) = body::watch(body);
     match state
         .upstream
         .forward(http::Request::from_parts(parts, body), &conn.upstream)
         .await
     {
         Ok(response) => response,
+        Err(_) if client_body.failed() => {
+            state.metrics.client_body_error();
+            ProxyError::BrokenClientBody.into_response()
+        }
         Err(e) => {
             state.metrics.upstream_error(match e {
                 ProxyError::UpstreamTimeout => "timeout",

@@ -49,6 +49,8 @@ pub enum PathError {
     NotUtf8,
     #[error("path parameter on a dot segment")]
     DotSegmentParameter,
+    #[error("path parameter (;) in path")]
+    PathParameter,
 }
 
 impl PathError {
@@ -61,6 +63,7 @@ impl PathError {
             PathError::Control => "control character in path",
             PathError::NotUtf8 => "path is not UTF-8 after decoding",
             PathError::DotSegmentParameter => "path parameter on a dot segment",
+            PathError::PathParameter => "path parameter (;) in path",
         }
     }
 }
@@ -124,6 +127,12 @@ pub fn normalize(raw: &str) -> Result<NormalizedPath, PathError> {
         .map_err(|_| PathError::NotUtf8)?;
     if decoded.chars().any(char::is_control) {
         return Err(PathError::Control);
+    }
+    // Java servers (Tomcat, Jetty, Spring) strip `;`-parameters from every segment, so
+    // `/admin;x/secret` would pass a rule on `^/admin/` and be served as `/admin/secret`.
+    // `..;` keeps its own, more specific reason.
+    if decoded.contains(';') && !decoded.split('/').any(|s| s.starts_with(".;") || s.starts_with("..;")) {
+        return Err(PathError::PathParameter);
     }
     let decoded = resolve_segments(&decoded)?;
     let encoded = utf8_percent_encode(&decoded, FORWARD_ENCODE).to_string();
@@ -236,6 +245,9 @@ mod tests {
             Err(PathError::DotSegmentParameter)
         );
         assert_eq!(normalize("admin"), Err(PathError::NotAbsolute));
+        for p in ["/admin;/secret", "/admin;jsessionid=x/secret", "/admin%3B/secret", "/a%3bb", "/x;"] {
+            assert_eq!(normalize(p), Err(PathError::PathParameter), "{p}");
+        }
         assert_eq!(normalize("*"), Err(PathError::NotAbsolute));
     }
 

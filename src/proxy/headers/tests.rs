@@ -580,3 +580,32 @@ fn shared_identity_headers_injected_twice_replace_rather_than_duplicate() {
     shared.inject(&mut reused, AuthMethod::Session);
     assert_eq!(fresh, reused, "injecting twice replaces, never duplicates");
 }
+
+#[test]
+fn forgeable_forwarding_headers_are_removed_in_any_spelling() {
+    let mut h = map(&[
+        ("forwarded", "for=1.2.3.4;host=evil"),
+        ("x-forwarded-port", "443"),
+        ("x-forwarded-prefix", "/admin"),
+        ("x-forwarded-server", "evil"),
+        ("x-real-ip", "1.2.3.4"),
+        ("X_Real_IP", "1.2.3.4"),
+        ("x-original-url", "/admin"),
+        ("x-rewrite-url", "/admin"),
+        ("x-original-uri", "/admin"),
+        ("x-forwarded-uri", "/admin"),
+        ("x_forwarded_for", "1.2.3.4"),
+        ("x-forwarded-fork", "kept"),
+        ("accept", "*/*"),
+    ]);
+    strip_forwarding_headers(&mut h);
+    assert_eq!(names(&h), ["accept", "x-forwarded-fork"]);
+}
+
+#[test]
+fn h2c_is_recognised_in_an_upgrade_list() {
+    for v in ["h2c", "H2C", "websocket, h2c", "h2c/1"] {
+        assert!(names_h2c(&HeaderValue::from_static(v)), "{v}");
+    }
+    assert!(!names_h2c(&HeaderValue::from_static("websocket")));
+}
