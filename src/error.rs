@@ -35,6 +35,8 @@ pub enum ProxyError {
     UpstreamTimeout,
     #[error("not found")]
     NotFound,
+    #[error("your Bink profile is too large for a session cookie; ask the operator to use the Redis session store (session.store = \"redis\")")]
+    SessionTooLarge,
     #[error("this route does not answer that method")]
     MethodNotAllowed,
     #[error("the client's request body framing is broken")]
@@ -80,6 +82,7 @@ impl ProxyError {
             ProxyError::SessionStoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ProxyError::NotFound | ProxyError::ProviderNotConfigured => StatusCode::NOT_FOUND,
             ProxyError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ProxyError::SessionTooLarge => StatusCode::BAD_GATEWAY,
             ProxyError::BrokenClientBody => StatusCode::BAD_REQUEST,
             ProxyError::InvalidBody(_) => StatusCode::BAD_REQUEST,
             ProxyError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -111,6 +114,7 @@ impl ProxyError {
             ProxyError::SessionStoreUnavailable => "session_store_unavailable",
             ProxyError::NotFound => "not_found",
             ProxyError::MethodNotAllowed => "method_not_allowed",
+            ProxyError::SessionTooLarge => "session_too_large",
             ProxyError::BrokenClientBody => "bad_request",
             ProxyError::InvalidBody(_) => "invalid_request",
             ProxyError::PayloadTooLarge => "payload_too_large",

@@ -218,8 +218,10 @@ fn own_routes(state: &AppState) -> Router {
                 .get::<server::ConnectionInfo>()
                 .cloned()
                 .unwrap_or_default();
-            let Some(proxy::path::RequestPath(decoded)) =
-                request.extensions().get::<proxy::path::RequestPath>().cloned()
+            let Some(proxy::path::RequestPath(decoded)) = request
+                .extensions()
+                .get::<proxy::path::RequestPath>()
+                .cloned()
             else {
                 // The pipeline always stores the path first; without it, refuse.
                 return Ok(error::ProxyError::Internal.into_response());

@@ -189,8 +189,9 @@ fn allowed_response(state: &AppState, caller: &Authenticated) -> Response {
 /// guessed at (bink-proxy ≤ 0.1 preferred `X-Forwarded-Uri` and could be steered past
 /// `[[access.rules]]` behind nginx).
 fn original_request(headers: &HeaderMap) -> Result<OriginalRequest, ProxyError> {
-    const AMBIGUOUS: ProxyError =
-        ProxyError::BadRequest("ambiguous original request: send exactly one of X-Forwarded-Uri and X-Original-URI, once");
+    const AMBIGUOUS: ProxyError = ProxyError::BadRequest(
+        "ambiguous original request: send exactly one of X-Forwarded-Uri and X-Original-URI, once",
+    );
     let forwarded = single(headers, "x-forwarded-uri").map_err(|()| AMBIGUOUS)?;
     let original = single(headers, "x-original-uri").map_err(|()| AMBIGUOUS)?;
     let raw = match (forwarded, original) {
@@ -206,7 +207,11 @@ fn original_request(headers: &HeaderMap) -> Result<OriginalRequest, ProxyError> 
     // forward-auth never consults `skip_auth`), so the method decides nothing today; it is
     // still read strictly, so a forged second copy cannot be mistaken for the real one.
     let method = match single(headers, "x-forwarded-method") {
-        Err(()) => return Err(ProxyError::BadRequest("X-Forwarded-Method sent more than once")),
+        Err(()) => {
+            return Err(ProxyError::BadRequest(
+                "X-Forwarded-Method sent more than once",
+            ))
+        }
         Ok(None) => None,
         Ok(Some(v)) => Some(
             http::Method::from_bytes(v.as_bytes())
@@ -271,7 +276,12 @@ mod tests {
 
     #[test]
     fn the_integrations_namespace_is_the_prefix_and_what_is_under_it() {
-        for p in ["/integrations", "/integrations/", "/integrations/ui/", "/integrations/x/y"] {
+        for p in [
+            "/integrations",
+            "/integrations/",
+            "/integrations/ui/",
+            "/integrations/x/y",
+        ] {
             assert!(is_integrations_namespace(p), "{p}");
         }
         for p in ["/integrationsx", "/integration", "/app/integrations", "/"] {
@@ -309,7 +319,10 @@ mod tests {
         // nginx sets X-Original-URI and passes the client's X-Forwarded-Uri along with it.
         let mut both = h("x-original-uri", "/admin/panel");
         both.insert("x-forwarded-uri", HeaderValue::from_static("/home"));
-        assert!(matches!(original_request(&both), Err(ProxyError::BadRequest(_))));
+        assert!(matches!(
+            original_request(&both),
+            Err(ProxyError::BadRequest(_))
+        ));
         for name in ["x-forwarded-uri", "x-original-uri", "x-forwarded-method"] {
             let mut twice = HeaderMap::new();
             twice.append(name, HeaderValue::from_static("/home"));

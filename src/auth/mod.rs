@@ -116,7 +116,7 @@ async fn identify_session(
             })
         }
         Ok(Loaded::Found(session)) => session,
-        Err(StoreError::Unavailable) | Err(StoreError::Encoding) => {
+        Err(StoreError::Unavailable | StoreError::Encoding | StoreError::TooLarge) => {
             return Err(ProxyError::SessionStoreUnavailable)
         }
     };

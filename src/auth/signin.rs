@@ -348,6 +348,7 @@ async fn finish_sign_in(
         .map_err(|e| match e {
             StoreError::Unavailable => ProxyError::SessionStoreUnavailable,
             StoreError::Encoding => ProxyError::Internal,
+            StoreError::TooLarge => ProxyError::SessionTooLarge,
         })?;
     let mut response = redirect(&sign_in.absolute(&pending.rd));
     response.headers_mut().append(SET_COOKIE, cookie);

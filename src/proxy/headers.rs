@@ -116,10 +116,13 @@ pub fn is_forwarding_header(name: &str) -> bool {
     name.len() <= 32
         && FORWARDING.iter().any(|f| {
             f.len() == name.len()
-                && f
-                    .bytes()
-                    .zip(name.bytes())
-                    .all(|(f, n)| f == if n == b'_' { b'-' } else { n.to_ascii_lowercase() })
+                && f.bytes().zip(name.bytes()).all(|(f, n)| {
+                    f == if n == b'_' {
+                        b'-'
+                    } else {
+                        n.to_ascii_lowercase()
+                    }
+                })
         })
 }
 
@@ -137,12 +140,15 @@ pub fn strip_forwarding_headers(headers: &mut HeaderMap) {
 
 /// True when an `Upgrade` value names `h2c` (RFC 9113 retired that upgrade).
 pub fn names_h2c(upgrade: &HeaderValue) -> bool {
-    upgrade
-        .to_str()
-        .map_or(true, |v| {
-            v.split(',')
-                .any(|t| t.trim().split('/').next().unwrap_or("").eq_ignore_ascii_case("h2c"))
+    upgrade.to_str().map_or(true, |v| {
+        v.split(',').any(|t| {
+            t.trim()
+                .split('/')
+                .next()
+                .unwrap_or("")
+                .eq_ignore_ascii_case("h2c")
         })
+    })
 }
 
 /// Whether the request asks for a protocol switch (WebSocket and friends).

@@ -131,7 +131,11 @@ pub fn normalize(raw: &str) -> Result<NormalizedPath, PathError> {
     // Java servers (Tomcat, Jetty, Spring) strip `;`-parameters from every segment, so
     // `/admin;x/secret` would pass a rule on `^/admin/` and be served as `/admin/secret`.
     // `..;` keeps its own, more specific reason.
-    if decoded.contains(';') && !decoded.split('/').any(|s| s.starts_with(".;") || s.starts_with("..;")) {
+    if decoded.contains(';')
+        && !decoded
+            .split('/')
+            .any(|s| s.starts_with(".;") || s.starts_with("..;"))
+    {
         return Err(PathError::PathParameter);
     }
     let decoded = resolve_segments(&decoded)?;
@@ -245,7 +249,13 @@ mod tests {
             Err(PathError::DotSegmentParameter)
         );
         assert_eq!(normalize("admin"), Err(PathError::NotAbsolute));
-        for p in ["/admin;/secret", "/admin;jsessionid=x/secret", "/admin%3B/secret", "/a%3bb", "/x;"] {
+        for p in [
+            "/admin;/secret",
+            "/admin;jsessionid=x/secret",
+            "/admin%3B/secret",
+            "/a%3bb",
+            "/x;",
+        ] {
             assert_eq!(normalize(p), Err(PathError::PathParameter), "{p}");
         }
         assert_eq!(normalize("*"), Err(PathError::NotAbsolute));

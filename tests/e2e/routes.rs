@@ -63,7 +63,7 @@ async fn forward_auth_answers_202_with_identity_headers_401_and_403() {
             .await
             .unwrap()
             .status(),
-        403
+        400
     );
     assert_eq!(
         auth(None, Some(("x-forwarded-uri", "/app")))

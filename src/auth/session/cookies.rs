@@ -83,23 +83,25 @@ impl CookieJarConfig {
     }
 
     /// Removes the proxy's cookies from the `Cookie` header(s) the upstream will receive.
+    /// Every other pair reaches the upstream byte for byte, including pairs this proxy
+    /// cannot read (raw non-ASCII such as `pref=Zoë`, which browsers send as is).
     pub fn strip_from(&self, headers: &mut HeaderMap) {
         // Parsed in place; the header is rebuilt only when one of ours is there.
         if !cookie_pairs(headers).any(|(name, _)| self.is_ours(name)) {
             return;
         }
-        let mut kept = String::new();
-        for (name, value) in cookie_pairs(headers).filter(|(name, _)| !self.is_ours(name)) {
+        let mut kept: Vec<u8> = Vec::new();
+        for piece in cookie_pieces(headers)
+            .filter(|piece| !readable_pair(piece).is_some_and(|(name, _)| self.is_ours(name)))
+        {
             if !kept.is_empty() {
-                kept.push_str("; ");
+                kept.extend_from_slice(b"; ");
             }
-            kept.push_str(name);
-            kept.push('=');
-            kept.push_str(value);
+            kept.extend_from_slice(piece);
         }
         headers.remove(COOKIE);
         if !kept.is_empty() {
-            if let Ok(v) = HeaderValue::from_str(&kept) {
+            if let Ok(v) = HeaderValue::from_bytes(&kept) {
                 headers.insert(COOKIE, v);
             }
         }
@@ -116,14 +118,37 @@ pub fn request_cookies(headers: &HeaderMap) -> impl Iterator<Item = (String, Str
     cookie_pairs(headers).map(|(name, value)| (name.to_string(), value.to_string()))
 }
 
-/// Every cookie in the request's `Cookie` headers as `(name, value)`, borrowed from the
-/// headers.
+/// Every readable cookie in the request's `Cookie` headers as `(name, value)`, borrowed
+/// from the headers. Read pair by pair: a pair with bytes outside visible ASCII (an app's
+/// own `pref=Zoë`, sent raw) is skipped alone and never hides the pairs around it (SPEC
+/// §5; reading the whole header as text used to lose the session and CSRF cookies).
 fn cookie_pairs(headers: &HeaderMap) -> impl Iterator<Item = (&str, &str)> + '_ {
+    cookie_pieces(headers).filter_map(readable_pair)
+}
+
+/// Every non-empty `;`-separated piece of the `Cookie` headers, trimmed, as raw bytes.
+pub(crate) fn cookie_pieces(headers: &HeaderMap) -> impl Iterator<Item = &[u8]> + '_ {
     headers
         .get_all(COOKIE)
         .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(split_cookie_pairs)
+        .flat_map(|v| v.as_bytes().split(|&b| b == b';'))
+        .map(<[u8]>::trim_ascii)
+        .filter(|piece| !piece.is_empty())
+}
+
+/// A piece as `(name, value)` when it is text this proxy can read (visible ASCII and
+/// spaces) with a non-empty name; trimmed like [`split_cookie_pairs`].
+pub(crate) fn readable_pair(piece: &[u8]) -> Option<(&str, &str)> {
+    if !piece
+        .iter()
+        .all(|&b| b == b' ' || b == b'\t' || (0x21..0x7f).contains(&b))
+    {
+        return None;
+    }
+    let text = std::str::from_utf8(piece).ok()?;
+    split_cookie_pairs(text)
+        .next()
+        .filter(|_| text.split(';').count() == 1)
 }
 
 /// A `Cookie` header value split into pairs exactly as `cookie::Cookie::split_parse` does
@@ -208,6 +233,21 @@ mod tests {
         h.insert(COOKIE, HeaderValue::from_static("__Host-_bink_session=s"));
         jar.strip_from(&mut h);
         assert!(!h.contains_key(COOKIE));
+    }
+
+    #[test]
+    fn an_unreadable_pair_affects_only_itself() {
+        let jar = config(false, None);
+        let mut h = HeaderMap::new();
+        // Browsers send an app's non-ASCII cookie raw (here UTF-8 "Zoë").
+        h.insert(
+            COOKIE,
+            HeaderValue::from_bytes(b"pref=Zo\xc3\xab; _bink_session=s; theme=dark").unwrap(),
+        );
+        assert_eq!(request_cookie(&h, "_bink_session"), Some("s"));
+        assert_eq!(request_cookie(&h, "theme"), Some("dark"));
+        jar.strip_from(&mut h);
+        assert_eq!(h[COOKIE].as_bytes(), b"pref=Zo\xc3\xab; theme=dark");
     }
 
     #[test]

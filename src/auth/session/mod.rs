@@ -20,6 +20,10 @@ use cookies::CookieJarConfig;
 use seal::{Purpose, Sealer};
 use store::{RedisStore, StoreError};
 
+/// The largest `Set-Cookie` the proxy sends: browsers drop cookies over 4,096 bytes of
+/// name, value and attributes (RFC 6265 §6.1), so this leaves room and never gets close.
+pub const MAX_COOKIE_BYTES: usize = 4000;
+
 /// A signed-in browser.
 #[derive(Clone, Serialize, Deserialize)]
 pub struct Session {
@@ -204,9 +208,16 @@ impl Sessions {
     }
 
     /// Persists `session` and returns the `Set-Cookie` that carries it.
+    /// Only what the proxy uses is kept: the avatar URL (often a long presigned URL) is
+    /// dropped. A session that would still not fit a browser cookie is refused here with
+    /// [`StoreError::TooLarge`] rather than set and silently dropped by the browser, which
+    /// would send the user round the sign-in loop forever.
     pub async fn create(&self, session: &Session) -> Result<HeaderValue, StoreError> {
         let now = now_secs();
         let max_age = session.remaining(now);
+        let mut session = session.clone();
+        session.identity.avatar = None;
+        let session = &session;
         let value = match &self.redis {
             None => {
                 let json = serde_json::to_vec(session).map_err(|_| StoreError::Encoding)?;
@@ -215,7 +226,11 @@ impl Sessions {
             }
             Some(redis) => redis.put(session, max_age, &self.sealer).await?,
         };
-        Ok(self.jar.session_cookie(value, max_age))
+        let cookie = self.jar.session_cookie(value, max_age);
+        if cookie.len() > MAX_COOKIE_BYTES {
+            return Err(StoreError::TooLarge);
+        }
+        Ok(cookie)
     }
 
     /// Ends the session the request carries (server-side too) and returns it, if any.

@@ -25,6 +25,8 @@ pub enum StoreError {
     Unavailable,
     #[error("session could not be encoded")]
     Encoding,
+    #[error("the profile is too large for a session cookie")]
+    TooLarge,
 }
 
 pub struct RedisStore {
