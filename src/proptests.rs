@@ -9,8 +9,9 @@ use url::Url;
 use crate::auth::redirect::safe_redirect;
 use crate::auth::session::cookies::split_cookie_pairs;
 use crate::auth::session::seal::{Purpose, Sealer};
-use crate::proxy::headers::is_identity_header;
+use crate::proxy::headers::{is_forwarding_header, is_identity_header, strip_identity_headers};
 use crate::proxy::path::normalize;
+use crate::proxy::scrub_client_headers;
 
 /// Strings rich in the characters that matter for URLs and paths.
 fn urlish() -> impl Strategy<Value = String> {
@@ -117,6 +118,96 @@ proptest! {
             cookie::Cookie::split_parse(header.as_str()).filter_map(Result::ok).collect();
         let theirs: Vec<(&str, &str)> = crate_pairs.iter().map(|c| (c.name(), c.value())).collect();
         prop_assert_eq!(ours, theirs, "{:?}", header);
+    }
+}
+
+/// Header names a client might use to smuggle identity or forwarding information: every
+/// name the proxy owns or strips, in odd spellings, plus ordinary ones.
+fn client_header() -> impl Strategy<Value = (String, String)> {
+    let names = prop::sample::select(vec![
+        "x-auth-request-user",
+        "X_Auth_Request_Email",
+        "x-bink-user-id",
+        "X-BINK-ADMIN",
+        "x_bink_plan",
+        "x-forwarded-user",
+        "X-Forwarded-Email",
+        "x-forwarded-access-token",
+        "forwarded",
+        "Forwarded",
+        "x-forwarded-for",
+        "X_Forwarded_For",
+        "x-forwarded-host",
+        "x-forwarded-proto",
+        "x-forwarded-port",
+        "x-forwarded-prefix",
+        "x-forwarded-server",
+        "x-real-ip",
+        "X_Real_Ip",
+        "x-original-url",
+        "x-rewrite-url",
+        "x-original-uri",
+        "x-forwarded-uri",
+        "x-forwarded-method",
+        "connection",
+        "upgrade",
+        "http2-settings",
+        "keep-alive",
+        "te",
+        "accept",
+        "x-request-id",
+        "authorization",
+        "cookie",
+    ]);
+    let values = prop::sample::select(vec![
+        "admin",
+        "h2c",
+        "websocket",
+        "upgrade, x-auth-request-user",
+        "close, x-forwarded-host",
+        "Bearer bink_pat_forged",
+        "for=6.6.6.6",
+        "1",
+        "upgrade, http2-settings",
+    ]);
+    (
+        prop_oneof![names.prop_map(String::from), "[A-Za-z_-]{1,24}"],
+        values.prop_map(String::from),
+    )
+}
+
+proptest! {
+    /// Whatever a client sends, after the proxy's hygiene no header names an identity or
+    /// forwarding header (the proxy writes its own after this step), and no h2c upgrade or
+    /// unvalidated Bink token on a skip-auth route is left.
+    #[test]
+    fn no_client_identity_or_forwarding_header_survives(
+        sent in prop::collection::vec(client_header(), 0..24),
+        skip_auth in any::<bool>(),
+    ) {
+        let mut h = http::HeaderMap::new();
+        for (name, value) in &sent {
+            if let (Ok(n), Ok(v)) = (
+                http::HeaderName::from_bytes(name.as_bytes()),
+                http::HeaderValue::from_str(value),
+            ) {
+                h.append(n, v);
+            }
+        }
+        strip_identity_headers(&mut h);
+        scrub_client_headers(&mut h, skip_auth, false);
+        for name in h.keys() {
+            prop_assert!(!is_identity_header(name.as_str()), "{name} survived");
+            prop_assert!(!is_forwarding_header(name.as_str()), "{name} survived");
+        }
+        for v in h.get_all(http::header::UPGRADE) {
+            prop_assert!(!v.as_bytes().eq_ignore_ascii_case(b"h2c"));
+        }
+        if skip_auth {
+            for v in h.get_all(http::header::AUTHORIZATION) {
+                prop_assert!(!v.as_bytes().ends_with(b"bink_pat_forged"));
+            }
+        }
     }
 }
 

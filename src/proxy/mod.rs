@@ -113,12 +113,6 @@ pub async fn forward(
     let h = &mut parts.headers;
     // One growth for the headers added below instead of several.
     h.reserve(12);
-    // `Upgrade: h2c` is never passed on: RFC 9113 retired it, and an upstream that accepts
-    // it would open a raw HTTP/2 tunnel past every check made here.
-    let upgrade = headers::is_upgrade_request(h)
-        .then(|| h.get(UPGRADE).cloned())
-        .flatten()
-        .filter(|u| !headers::names_h2c(u));
     let forwarded_for = match state.config.server.trusted_proxy_hops {
         0 => conn.peer_value.clone(),
         hops => headers::forwarded_for(h, hops, conn.peer.ip()),
@@ -129,22 +123,7 @@ pub async fn forward(
             .authority()
             .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
     });
-    headers::remove_hop_by_hop(h);
-    // Forwarding headers a client could forge (`Forwarded`, `X-Real-IP`, …); ours are set
-    // below, after this, so no client copy survives next to them.
-    headers::strip_forwarding_headers(h);
-    if caller.is_none() && !state.config.headers.pass_authorization {
-        // A skip-auth route: a Bink token here was never validated, and the upstream must
-        // not see a Bink credential it did not need.
-        if let auth::token::Credentials::Bearer(token) = auth::token::credentials(h) {
-            if token.starts_with("bink_") {
-                h.remove(AUTHORIZATION);
-            }
-        }
-    }
-    if let Some(upgrade) = upgrade {
-        headers::restore_upgrade(h, upgrade);
-    }
+    scrub_client_headers(h, caller.is_none(), state.config.headers.pass_authorization);
     h.insert(headers::X_FORWARDED_FOR.clone(), forwarded_for);
     h.insert(
         headers::X_FORWARDED_PROTO.clone(),
@@ -183,6 +162,42 @@ pub async fn forward(
             e.into_response()
         }
     }
+}
+
+/// Removes from a client's headers everything the upstream must only ever get from the
+/// proxy (client identity headers were already removed by [`sanitize`]): hop-by-hop
+/// headers and those named in `Connection` (an upgrade other than `h2c` is kept), every
+/// forgeable forwarding header, and on a skip-auth route an unvalidated Bink token.
+pub fn scrub_client_headers(h: &mut http::HeaderMap, skip_auth: bool, pass_authorization: bool) {
+    // `Upgrade: h2c` is never passed on: RFC 9113 retired it, and an upstream that accepts
+    // it would open a raw HTTP/2 tunnel past every check made here.
+    let upgrade = headers::is_upgrade_request(h)
+        .then(|| h.get(UPGRADE).cloned())
+        .flatten()
+        .filter(|u| !headers::names_h2c(u));
+    headers::remove_hop_by_hop(h);
+    // Forwarding headers a client could forge (`Forwarded`, `X-Real-IP`, …); the proxy's
+    // own are set after this, so no client copy survives next to them.
+    headers::strip_forwarding_headers(h);
+    if skip_auth && !pass_authorization {
+        // A skip-auth route: a Bink token here was never validated, and the upstream must
+        // not see a Bink credential it did not need.
+        // Every value is looked at: a second Authorization line must not shelter one.
+        if h.get_all(AUTHORIZATION).iter().any(carries_bink_token) {
+            h.remove(AUTHORIZATION);
+        }
+    }
+    if let Some(upgrade) = upgrade {
+        headers::restore_upgrade(h, upgrade);
+    }
+}
+
+/// `Bearer bink_…`, scheme in any case: a Bink credential.
+fn carries_bink_token(value: &HeaderValue) -> bool {
+    let v = value.as_bytes();
+    v.len() > 7
+        && v[..7].eq_ignore_ascii_case(b"bearer ")
+        && v[7..].trim_ascii_start().starts_with(b"bink_")
 }
 
 /// Identity headers, the optional token copy and the optional signed assertion.

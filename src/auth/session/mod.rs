@@ -321,6 +321,28 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_large_profile_keeps_no_avatar_and_an_oversized_one_is_refused() {
+        let s = sessions();
+        // A long presigned avatar URL is not needed by the proxy: the cookie stays small.
+        let mut big = session(60);
+        big.identity.avatar = Some(format!(
+            "https://cdn.example/a.png?X-Amz-Signature={}",
+            "s".repeat(3000)
+        ));
+        big.identity.name = Some("N".repeat(500));
+        let set = s.create(&big).await.unwrap();
+        assert!(set.len() < MAX_COOKIE_BYTES, "{} bytes", set.len());
+        match s.load(&request_with(&set)).await.unwrap() {
+            Loaded::Found(found) => assert_eq!(found.principal.avatar, None),
+            other => panic!("{other:?}"),
+        }
+        // A profile that still cannot fit is refused, never set for the browser to drop.
+        let mut huge = session(60);
+        huge.identity.name = Some("N".repeat(3500));
+        assert!(matches!(s.create(&huge).await, Err(StoreError::TooLarge)));
+    }
+
+    #[tokio::test]
     async fn expired_sessions_are_stale() {
         let s = sessions();
         let mut old = session(60);
