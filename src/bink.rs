@@ -56,15 +56,9 @@ pub struct BinkClient {
 
 impl BinkClient {
     pub fn new(base_url: &Url, timeout: Duration) -> Result<BinkClient, reqwest::Error> {
-        let http = reqwest::Client::builder()
-            // An identity provider that redirects is misconfigured or compromised; following
-            // it could send a token somewhere else.
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .pool_idle_timeout(Duration::from_secs(90))
-            .user_agent(concat!("bink-proxy/", env!("CARGO_PKG_VERSION")))
-            .build()?;
+        // An identity provider that redirects is misconfigured or compromised; the shared
+        // builder never follows one, which could send a token somewhere else.
+        let http = crate::outbound::client(timeout)?;
         Ok(BinkClient {
             http,
             user_url: join(base_url, "api/oauth/user"),

@@ -8,6 +8,7 @@ pub mod config;
 pub mod error;
 pub mod identity;
 pub mod integrations;
+pub mod outbound;
 pub mod policy;
 #[cfg(test)]
 mod proptests;

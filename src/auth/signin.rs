@@ -44,7 +44,7 @@ struct PendingLogin {
 /// The sign-in flow's configuration and state.
 pub struct SignIn {
     oauth: OAuthClient,
-    http: reqwest::Client,
+    http: crate::outbound::TokenEndpointClient,
     pub sessions: Sessions,
     /// States already redeemed (by hash): a replayed callback never reaches Bink.
     used_states: moka::future::Cache<[u8; 32], ()>,
@@ -75,12 +75,11 @@ impl SignIn {
             .set_redirect_uri(redirect)
             // Bink documents client_id/client_secret as form fields of the token request.
             .set_auth_type(AuthType::RequestBody);
-        let http = reqwest::Client::builder()
-            // Following redirects on the token endpoint opens SSRF and code leaks.
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(config.bink.timeout)
-            .build()
-            .map_err(|e| format!("bink client: {e}"))?;
+        // Bounded, timed and never redirected, like every outbound call.
+        let http = crate::outbound::TokenEndpointClient(
+            crate::outbound::client(config.bink.timeout)
+                .map_err(|e| format!("bink client: {e}"))?,
+        );
         Ok(Some(SignIn {
             oauth,
             http,
@@ -313,7 +312,8 @@ async fn finish_sign_in(
         .request_async(&sign_in.http)
         .await
         .map_err(|e| {
-            tracing::warn!(error = %oauth_error_summary(&e), "token endpoint failed");
+            // Bink's error text, escaped and quoted (`?`): no log-line injection.
+            tracing::warn!(error = ?oauth_error_summary(&e), "token endpoint failed");
             ProxyError::SignInFailed
         })?;
     let access_token = token.access_token().secret().to_string();

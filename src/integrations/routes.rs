@@ -129,7 +129,9 @@ fn json_error(e: &serde_json::Error) -> String {
 }
 
 fn provider_error(provider: &str, e: ProviderError) -> ProxyError {
-    tracing::warn!(provider, error = %e, "provider call failed");
+    // The vendor's message is the vendor's text: logged as an escaped, quoted value (`?`),
+    // so a newline in it cannot forge a log line (SPEC §9).
+    tracing::warn!(provider, error = ?e.to_string(), "provider call failed");
     match e {
         ProviderError::Rejected { message, .. } => ProxyError::ProviderRejected(message),
         ProviderError::Timeout => ProxyError::ProviderTimeout,
@@ -391,7 +393,7 @@ async fn kombo_activate(State(state): State<AppState>, request: Request) -> Resp
         let integration = kombo.exchange(&token).await.map_err(|e| provider_error("kombo", e))?;
         // Integration ids never come from the browser: only from Kombo, for this organization.
         if integration.end_user_origin_id != c.organization {
-            tracing::warn!(user = %c.auth.identity.id, "kombo integration belongs to another organization");
+            tracing::warn!(user = ?c.auth.identity.id, "kombo integration belongs to another organization");
             return Err(ProxyError::OrganizationMismatch);
         }
         let status = integration
@@ -537,4 +539,45 @@ async fn store_credential(
         serde_json::to_value(view).unwrap_or_default(),
         &c.auth,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_vendor_message_cannot_forge_a_log_line() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            let e = ProviderError::Rejected {
+                status: 400,
+                message: "bad\nWARN admin signed in \"ok\"".into(),
+            };
+            let _ = provider_error("kombo", e);
+        });
+        let out = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(out.lines().count(), 1, "{out}");
+        assert!(out.contains(r#"bad\nWARN admin signed in \"ok\""#), "{out}");
+    }
 }

@@ -56,13 +56,7 @@ pub struct ApiClient {
 
 impl ApiClient {
     pub fn new(base: &Url, api_key: Secret, timeout: Duration) -> Result<ApiClient, String> {
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .user_agent(concat!("bink-proxy/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| e.to_string())?;
+        let http = crate::outbound::client(timeout).map_err(|e| e.to_string())?;
         Ok(ApiClient {
             http,
             base: base.clone(),
