@@ -8,7 +8,7 @@ use url::Url;
 use crate::identity::Identity;
 
 /// The most of a Bink response body the proxy will read.
-pub const MAX_BODY: usize = 1024 * 1024;
+pub const MAX_BODY: usize = crate::outbound::MAX_BODY;
 
 /// A definite answer from Bink about a token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,22 +105,16 @@ fn classify(e: reqwest::Error) -> Unavailable {
     }
 }
 
-/// Reads at most `limit` bytes; a longer body is treated as malformed.
-async fn read_limited(
-    mut response: reqwest::Response,
-    limit: usize,
-) -> Result<Vec<u8>, Unavailable> {
-    if response.content_length().is_some_and(|n| n > limit as u64) {
-        return Err(Unavailable::Malformed);
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(classify)? {
-        if body.len() + chunk.len() > limit {
-            return Err(Unavailable::Malformed);
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
+/// Reads at most `limit` bytes through the shared bounded reader; a longer body is treated
+/// as malformed.
+async fn read_limited(response: reqwest::Response, limit: usize) -> Result<Vec<u8>, Unavailable> {
+    crate::outbound::read_limited(response, limit)
+        .await
+        .map_err(|e| match e {
+            crate::outbound::OutboundError::Timeout => Unavailable::Timeout,
+            crate::outbound::OutboundError::Unreachable => Unavailable::Unreachable,
+            _ => Unavailable::Malformed,
+        })
 }
 
 #[cfg(test)]

@@ -78,13 +78,18 @@ pub fn is_identity_header(name: &str) -> bool {
 
 /// Removes every client-sent identity header.
 pub fn strip_identity_headers(headers: &mut HeaderMap) {
+    remove_names(headers, is_identity_header);
+}
+
+/// Removes every header whose name `doomed` picks.
+fn remove_names(headers: &mut HeaderMap, doomed: fn(&str) -> bool) {
     // Collecting first: HeaderMap has no retain. Almost always empty, so no allocation.
-    let doomed: Vec<HeaderName> = headers
+    let names: Vec<HeaderName> = headers
         .keys()
-        .filter(|name| is_identity_header(name.as_str()))
+        .filter(|name| doomed(name.as_str()))
         .cloned()
         .collect();
-    for name in doomed {
+    for name in names {
         headers.remove(&name);
     }
 }
@@ -128,14 +133,7 @@ pub fn is_forwarding_header(name: &str) -> bool {
 
 /// Removes every forwarding header a client may have sent (see [`FORWARDING`]).
 pub fn strip_forwarding_headers(headers: &mut HeaderMap) {
-    let doomed: Vec<HeaderName> = headers
-        .keys()
-        .filter(|name| is_forwarding_header(name.as_str()))
-        .cloned()
-        .collect();
-    for name in doomed {
-        headers.remove(&name);
-    }
+    remove_names(headers, is_forwarding_header);
 }
 
 /// True when an `Upgrade` value names `h2c` (RFC 9113 retired that upgrade).
