@@ -162,7 +162,10 @@ impl App {
         // 1. Hygiene: smuggling-prone framing refused, client identity headers stripped (on
         //    every route), and the path decided once, so routes, policy and the upstream
         //    all see the same path.
-        let path = match proxy::sanitize(&mut request) {
+        let path = match conn
+            .check_framing(&request)
+            .and_then(|()| proxy::sanitize(&mut request))
+        {
             Ok(path) => path,
             Err(refusal) => return (refusal.into_response(), None),
         };

@@ -16,9 +16,11 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
+pub mod framing;
 pub mod timer;
 
 use crate::config::TlsFiles;
+use crate::error::ProxyError;
 use crate::proxy::forward::ReservedConnection;
 use crate::App;
 
@@ -39,6 +41,8 @@ pub struct ConnectionInfo {
     pub peer_value: HeaderValue,
     /// The upstream connection this client connection's HTTP/1 requests go over.
     pub upstream: Arc<ReservedConnection>,
+    /// What the connection's [`framing::FramingWatch`] saw in the raw request heads.
+    pub framing: Arc<framing::FramingLog>,
 }
 
 impl ConnectionInfo {
@@ -48,6 +52,29 @@ impl ConnectionInfo {
             tls,
             peer_value: crate::proxy::headers::ip_value(peer.ip()),
             upstream: Arc::default(),
+            framing: Arc::default(),
+        }
+    }
+
+    /// Refuses an HTTP/1 request whose raw head carried both `Content-Length` and
+    /// `Transfer-Encoding` (hyper hands it over as plain chunked), or a chunked one the
+    /// connection's watcher could no longer vouch for. Call once per request, in order.
+    pub fn check_framing(&self, request: &axum::extract::Request) -> Result<(), ProxyError> {
+        use framing::Framing;
+        if request.version() >= http::Version::HTTP_2 {
+            return Ok(());
+        }
+        let chunked = request
+            .headers()
+            .contains_key(http::header::TRANSFER_ENCODING);
+        match self.framing.next_request(chunked) {
+            Framing::Clear => Ok(()),
+            Framing::BothLengths => Err(ProxyError::BadRequest(
+                "both Content-Length and Transfer-Encoding",
+            )),
+            Framing::Unverified => Err(ProxyError::BadRequest(
+                "chunked request whose framing cannot be verified on this connection",
+            )),
         }
     }
 }
@@ -150,14 +177,23 @@ pub async fn serve(
             match tls {
                 None => {
                     if first_bytes_within(&stream, header_read_timeout).await {
-                        serve_connection(&builder, stream, info, app, watcher).await
+                        serve_connection(&builder, header_read_timeout, stream, info, app, watcher)
+                            .await
                     }
                 }
                 Some(acceptor) => {
                     match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await
                     {
                         Ok(Ok(stream)) => {
-                            serve_connection(&builder, stream, info, app, watcher).await
+                            serve_connection(
+                                &builder,
+                                header_read_timeout,
+                                stream,
+                                info,
+                                app,
+                                watcher,
+                            )
+                            .await
                         }
                         _ => tracing::debug!(%peer, "TLS handshake failed"),
                     }
@@ -174,6 +210,7 @@ pub async fn serve(
 
 async fn serve_connection<S>(
     builder: &auto::Builder<TokioExecutor>,
+    header_read_timeout: Duration,
     stream: S,
     info: ConnectionInfo,
     app: App,
@@ -182,6 +219,7 @@ async fn serve_connection<S>(
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let peer = info.peer;
+    let stream = framing::FramingWatch::new(stream, info.framing.clone(), header_read_timeout);
     let service = hyper::service::service_fn(move |request: http::Request<Incoming>| {
         let (app, info) = (app.clone(), info.clone());
         async move { Ok::<_, Infallible>(app.handle(info, request.map(Body::new)).await) }
@@ -211,7 +249,7 @@ pub async fn bind(addr: SocketAddr, key: &str) -> Result<TcpListener, String> {
 }
 
 /// The HTTP/2 connection preface (RFC 9113 §3.4).
-const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+pub(crate) const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 /// Waits until the client has sent enough to tell HTTP/1 from HTTP/2, for at most
 /// `limit`. hyper's header-read timer only starts once a request head is being read, so

@@ -1,7 +1,8 @@
 //! The holes an adversarial pass found (issue 11, SPEC v2 §4–§6, §9), each closed and
 //! checked over real sockets: forward-auth ambiguity, `;` paths, the `/integrations`
 //! namespace, JSON 405s, forgeable forwarding headers, h2c, skip-auth bearer tokens,
-//! Host framing, a client's broken chunked body, non-ASCII cookies, long `rd`s.
+//! Host and length framing, HTTP/2 header-block deadlines, a client's broken chunked body,
+//! non-ASCII cookies, long `rd`s.
 
 use std::time::Duration;
 
@@ -237,6 +238,36 @@ async fn host_framing_that_servers_read_differently_is_refused() {
     assert!(answer.starts_with("HTTP/1.0 200"), "{answer}");
 }
 
+/// hyper reads `Content-Length` + `Transfer-Encoding` as chunked and drops the length
+/// before the proxy sees the headers; the raw head is what decides (server/framing.rs).
+#[tokio::test]
+async fn content_length_with_transfer_encoding_is_refused_in_either_order() {
+    let s = Stack::start(rules()).await;
+    let wait = Duration::from_secs(2);
+    let chunked = "POST /public/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n\
+                   3\r\nabc\r\n0\r\n\r\n";
+    for smuggle in [
+        "POST /public/x HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\
+         Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        "POST /public/x HTTP/1.1\r\nHost: x\r\ntransfer-encoding: chunked\r\n\
+         content-length: 5\r\n\r\n0\r\n\r\n",
+    ] {
+        // After an honest chunked request on the same connection, so the watcher must have
+        // followed the first body to find the second head.
+        let answer =
+            raw_exchange(s.proxy.addr, format!("{chunked}{smuggle}").as_bytes(), wait).await;
+        let statuses: Vec<&str> = answer
+            .match_indices("HTTP/1.1 ")
+            .map(|(at, _)| &answer[at + 9..at + 12])
+            .collect();
+        assert_eq!(statuses, ["200", "400"], "{answer}");
+        assert!(
+            answer.contains("both Content-Length and Transfer-Encoding"),
+            "{answer}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_clients_broken_chunked_body_is_its_own_400_not_an_upstream_error() {
     let s = Stack::start(Opts {
@@ -328,4 +359,58 @@ async fn a_long_rd_still_signs_in_and_an_absolute_one_on_our_origin_is_kept() {
     let callback = decide(&b, &authorize, "cleo", true).await;
     let r = b.get(callback).send().await.unwrap();
     assert_eq!(location(&r), s.url("/"));
+}
+
+/// An HTTP/2 frame.
+fn h2_frame(kind: u8, flags: u8, stream: u8, payload: &[u8]) -> Vec<u8> {
+    let len = (payload.len() as u32).to_be_bytes();
+    let mut frame = vec![len[1], len[2], len[3], kind, flags, 0, 0, 0, stream];
+    frame.extend_from_slice(payload);
+    frame
+}
+
+/// hyper's HTTP/2 side has no header-read timeout: a HEADERS frame without END_HEADERS used
+/// to hold the connection until the 20 s keep-alive ping went unanswered (SPEC §9 v2).
+#[tokio::test]
+async fn a_half_sent_http2_header_block_is_cut_off_like_an_http1_head() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let s = Stack::start(Opts {
+        server: "header_read_timeout = \"500ms\"".into(),
+        ..rules()
+    })
+    .await;
+    let mut c = tokio::net::TcpStream::connect(s.proxy.addr).await.unwrap();
+    c.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+        .await
+        .unwrap();
+    c.write_all(&h2_frame(0x4, 0, 0, &[])).await.unwrap(); // SETTINGS
+                                                           // :method GET, :scheme http, :path / — and no END_HEADERS, no CONTINUATION.
+    c.write_all(&h2_frame(0x1, 0, 1, &[0x82, 0x86, 0x84]))
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut buf = [0u8; 4096];
+    let closed = tokio::time::timeout(Duration::from_secs(8), async {
+        loop {
+            match c.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "connection still open after 8 s");
+    // Closed by the deadline, not at once for a protocol error in the test's own frames.
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_millis(450), "{waited:?}");
+    assert!(waited < Duration::from_secs(3), "{waited:?}");
+
+    // A whole header block is served as before.
+    let client = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let r = client.get(s.url("/public/x")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.version(), http::Version::HTTP_2);
 }
