@@ -4,6 +4,7 @@ mod common;
 
 mod bearer;
 mod data_path;
+mod front_proxies;
 mod hardening;
 mod headers;
 mod integrations;
