@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use bink_proxy::auth::budget::ClientKey;
 use bink_proxy::auth::cache::IdentityCache;
 use bink_proxy::bink::BinkClient;
 use bink_proxy::config::{Config, NoEnv};
@@ -32,12 +33,17 @@ fn warm_cache_lookup(c: &mut Criterion) {
         .unwrap();
         let client = BinkClient::new(&config.bink.base_url, Duration::from_secs(2)).unwrap();
         let cache = IdentityCache::new(&config.tokens, client, 64, Duration::from_secs(2), Metrics::new());
-        cache.lookup(SAMPLE_USERS[0].pat).await.unwrap();
+        cache.lookup(SAMPLE_USERS[0].pat, client_address()).await.unwrap();
         cache
     });
     c.bench_function("identity_cache_hit", |b| {
         b.to_async(&rt).iter(|| async {
-            black_box(cache.lookup(black_box(SAMPLE_USERS[0].pat)).await.unwrap())
+            black_box(
+                cache
+                    .lookup(black_box(SAMPLE_USERS[0].pat), client_address())
+                    .await
+                    .unwrap(),
+            )
         })
     });
 }
@@ -143,3 +149,8 @@ criterion_group!(
     session_and_redirect
 );
 criterion_main!(benches);
+
+/// The one client address the measurements run from.
+fn client_address() -> ClientKey {
+    ClientKey::of(std::net::IpAddr::from([127, 0, 0, 1]))
+}

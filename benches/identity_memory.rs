@@ -16,6 +16,7 @@ use std::time::Duration;
 use axum::http::HeaderMap;
 use axum::routing::get;
 use axum::Json;
+use bink_proxy::auth::budget::ClientKey;
 use bink_proxy::auth::cache::IdentityCache;
 use bink_proxy::bink::BinkClient;
 use bink_proxy::config::{Config, NoEnv};
@@ -99,7 +100,7 @@ fn main() {
                     .map(|i| {
                         let cache = cache.clone();
                         async move {
-                            let principal = cache.lookup(&format!("t{i}")).await.expect("lookup");
+                            let principal = cache.lookup(&format!("t{i}"), client_address()).await.expect("lookup");
                             principal.header_values();
                         }
                     })
@@ -122,4 +123,9 @@ fn main() {
             cache.entry_count()
         );
     });
+}
+
+/// The one client address the measurements run from.
+fn client_address() -> ClientKey {
+    ClientKey::of(std::net::IpAddr::from([127, 0, 0, 1]))
 }

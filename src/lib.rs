@@ -432,8 +432,10 @@ mod tests {
         let (parts, _) = request().into_parts();
 
         let handle = size_of_val(&app.handle(conn.clone(), request()));
-        let gate = size_of_val(&auth::gate(&state, &parts, "/"));
-        let lookup = size_of_val(&state.identities.lookup("token"));
+        let peer = conn.peer.ip();
+        let gate = size_of_val(&auth::gate(&state, &parts, "/", peer));
+        let client = auth::budget::ClientKey::of(peer);
+        let lookup = size_of_val(&state.identities.lookup("token", client));
         let upstream = size_of_val(&state.upstream.forward(request(), &conn.upstream));
         assert!(handle <= 5632, "App::handle future: {handle} bytes");
         assert!(gate <= 1536, "auth::gate future: {gate} bytes");

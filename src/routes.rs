@@ -1,6 +1,8 @@
 //! The routes the proxy answers itself (never forwarded): health, readiness, forward-auth,
 //! userinfo and the identity-JWT key set.
 
+use std::net::IpAddr;
+
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -10,6 +12,7 @@ use http::{HeaderMap, HeaderValue, StatusCode};
 use crate::auth::{self, Authenticated, CallerForLog};
 use crate::error::ProxyError;
 use crate::proxy::{headers, path};
+use crate::server::ConnectionInfo;
 use crate::AppState;
 
 const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
@@ -99,9 +102,21 @@ pub async fn jwks(State(state): State<AppState>) -> Response {
     }
 }
 
+/// The address of the connection a request came on; the pipeline stores it for every own
+/// route (`None` would be a wiring bug, refused rather than guessed as 0.0.0.0).
+pub fn connection_peer(request: &Request) -> Option<IpAddr> {
+    request
+        .extensions()
+        .get::<ConnectionInfo>()
+        .map(|c| c.peer.ip())
+}
+
 /// `GET /oauth2/userinfo`: who the caller is, or 401.
 pub async fn userinfo(State(state): State<AppState>, request: Request) -> Response {
-    let identification = match auth::identify(&state, request.headers()).await {
+    let Some(peer) = connection_peer(&request) else {
+        return ProxyError::Internal.into_response();
+    };
+    let identification = match auth::identify(&state, request.headers(), peer).await {
         Ok(identification) => identification,
         Err(e) => return e.into_response(),
     };
@@ -139,13 +154,16 @@ pub async fn userinfo(State(state): State<AppState>, request: Request) -> Respon
 /// 2xx only after authenticating and authorising (configure public paths in the front
 /// proxy instead).
 pub async fn forward_auth(State(state): State<AppState>, request: Request) -> Response {
+    let Some(peer) = connection_peer(&request) else {
+        return ProxyError::Internal.into_response();
+    };
     let headers = request.headers();
     let original = match original_request(headers) {
         Ok(original) => original,
         // An original request we cannot read unambiguously is never allowed.
         Err(e) => return e.into_response(),
     };
-    let identification = match auth::identify(&state, headers).await {
+    let identification = match auth::identify(&state, headers, peer).await {
         Ok(identification) => identification,
         Err(e) => return e.into_response(),
     };

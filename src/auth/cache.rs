@@ -12,13 +12,13 @@ use std::time::{Duration, Instant};
 
 use moka::future::Cache;
 use moka::Expiry;
-use tokio::sync::Semaphore;
 
 use crate::bink::{BinkClient, Unavailable, UserLookup};
 use crate::config::TokenConfig;
 use crate::identity::Principal;
 use crate::telemetry::{Metrics, WarnLimiter};
 
+use super::budget::{CallBudget, ClientKey};
 use super::token::{TokenHasher, TokenKey};
 
 /// What Bink said about a token.
@@ -57,8 +57,9 @@ pub struct IdentityCache {
     /// Last good identity per token, kept `cache_ttl + stale_if_error`; `None` when off.
     last_good: Option<Cache<TokenKey, Arc<Principal>>>,
     bink: BinkClient,
-    /// Caps simultaneous Bink calls; a miss waits at most `permit_wait` for a slot.
-    calls: Semaphore,
+    /// Caps simultaneous Bink calls, fairly per client address; a miss waits at most
+    /// `permit_wait` for its turn.
+    calls: Arc<CallBudget>,
     permit_wait: Duration,
     metrics: Arc<Metrics>,
     outage_warnings: WarnLimiter,
@@ -93,7 +94,7 @@ impl IdentityCache {
             verdicts,
             last_good,
             bink,
-            calls: Semaphore::new(max_concurrent_calls),
+            calls: CallBudget::new(max_concurrent_calls),
             permit_wait,
             metrics,
             outage_warnings: WarnLimiter::new(OUTAGE_WARNING_INTERVAL),
@@ -101,8 +102,13 @@ impl IdentityCache {
     }
 
     /// The identity behind `token`, from the cache or from one Bink call shared by every
-    /// request waiting on the same token. The caller has already checked the syntax.
-    pub async fn lookup(&self, token: &str) -> Result<Arc<Principal>, LookupError> {
+    /// request waiting on the same token, charged to `client`'s share of the call budget.
+    /// The caller has already checked the syntax.
+    pub async fn lookup(
+        &self,
+        token: &str,
+        client: ClientKey,
+    ) -> Result<Arc<Principal>, LookupError> {
         let key = self.hasher.key(token);
         if let Some(verdict) = self.verdicts.get(&key).await {
             self.metrics.cache_hit();
@@ -110,17 +116,22 @@ impl IdentityCache {
         }
         // Boxed: the miss path holds a Bink call (kilobytes of future), and without the box
         // every request's future would carry that space and copy it at each await.
-        Box::pin(self.lookup_miss(key, token)).await
+        Box::pin(self.lookup_miss(key, token, client)).await
     }
 
     /// The cache did not know `token`: one Bink call shared by every request waiting on it.
-    async fn lookup_miss(&self, key: TokenKey, token: &str) -> Result<Arc<Principal>, LookupError> {
+    async fn lookup_miss(
+        &self,
+        key: TokenKey,
+        token: &str,
+        client: ClientKey,
+    ) -> Result<Arc<Principal>, LookupError> {
         let ran_here = AtomicBool::new(false);
         let fetched = self
             .verdicts
             .try_get_with(key, async {
                 ran_here.store(true, Ordering::Relaxed);
-                self.fetch(token).await
+                self.fetch(token, client).await
             })
             .await;
         if ran_here.load(Ordering::Relaxed) {
@@ -176,10 +187,11 @@ impl IdentityCache {
         self.last_good.as_ref()?.get(key).await
     }
 
-    async fn fetch(&self, token: &str) -> Result<Verdict, Unavailable> {
-        let _permit = tokio::time::timeout(self.permit_wait, self.calls.acquire())
+    async fn fetch(&self, token: &str, client: ClientKey) -> Result<Verdict, Unavailable> {
+        let _permit = self
+            .calls
+            .acquire(client, self.permit_wait)
             .await
-            .map_err(|_| Unavailable::Saturated)?
             .map_err(|_| Unavailable::Saturated)?;
         let started = Instant::now();
         let answer = self.bink.fetch_user(token).await;

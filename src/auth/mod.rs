@@ -2,12 +2,14 @@
 //! layer that lets a request reach the upstream only with an authorised identity.
 
 pub mod assertion;
+pub mod budget;
 pub mod cache;
 pub mod redirect;
 pub mod session;
 pub mod signin;
 pub mod token;
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
@@ -20,8 +22,10 @@ use http::{HeaderMap, Method};
 use crate::error::ProxyError;
 use crate::identity::{AuthMethod, Principal};
 use crate::proxy::path::RequestPath;
+use crate::server::ConnectionInfo;
 use crate::AppState;
 
+use budget::ClientKey;
 use cache::LookupError;
 use session::store::StoreError;
 use session::{now_secs, Loaded};
@@ -68,26 +72,43 @@ impl Identification {
     }
 }
 
-/// Establishes who is calling: a bearer token first, then the session cookie.
-pub async fn identify(state: &AppState, headers: &HeaderMap) -> Result<Identification, ProxyError> {
+/// Who a Bink call made for this request is charged to: the client address the proxy
+/// believes (`trusted_proxy_hops` back in `X-Forwarded-For`, else the peer).
+pub fn client_key(state: &AppState, headers: &HeaderMap, peer: IpAddr) -> ClientKey {
+    let hops = state.config.server.trusted_proxy_hops;
+    ClientKey::of(crate::proxy::headers::client_ip(headers, hops, peer))
+}
+
+/// Establishes who is calling: a bearer token first, then the session cookie. `peer` is the
+/// connection's address (see [`client_key`]).
+pub async fn identify(
+    state: &AppState,
+    headers: &HeaderMap,
+    peer: IpAddr,
+) -> Result<Identification, ProxyError> {
+    let client = client_key(state, headers, peer);
     if state.config.tokens.accept_bearer {
         match token::credentials(headers) {
             Credentials::None => {}
             Credentials::Malformed => return Err(ProxyError::MalformedAuthorization),
-            Credentials::Bearer(token) => return identify_bearer(state, token).await,
+            Credentials::Bearer(token) => return identify_bearer(state, token, client).await,
         }
     }
     match &state.sign_in {
-        Some(sign_in) => identify_session(state, sign_in, headers).await,
+        Some(sign_in) => identify_session(state, sign_in, headers, client).await,
         None => Ok(Identification::default()),
     }
 }
 
-async fn identify_bearer(state: &AppState, token: &str) -> Result<Identification, ProxyError> {
+async fn identify_bearer(
+    state: &AppState,
+    token: &str,
+    client: ClientKey,
+) -> Result<Identification, ProxyError> {
     if !token::is_well_formed(token) {
         return Err(ProxyError::InvalidToken);
     }
-    match state.identities.lookup(token).await {
+    match state.identities.lookup(token, client).await {
         Ok(identity) => Ok(Identification::caller(Authenticated {
             identity,
             method: AuthMethod::Bearer,
@@ -106,6 +127,7 @@ async fn identify_session(
     state: &AppState,
     sign_in: &signin::SignIn,
     headers: &HeaderMap,
+    client: ClientKey,
 ) -> Result<Identification, ProxyError> {
     let session = match sign_in.sessions.load(headers).await {
         Ok(Loaded::None) => return Ok(Identification::default()),
@@ -122,7 +144,7 @@ async fn identify_session(
     };
     let identity = if session.needs_revalidation(now_secs(), sign_in.sessions.revalidate_after) {
         // Through the same cache as bearer tokens: one Bink call per token per cache_ttl.
-        match state.identities.lookup(&session.token).await {
+        match state.identities.lookup(&session.token, client).await {
             Ok(fresh) => fresh,
             // Bink says the token is gone: the session ends, as if it never came.
             Err(LookupError::Invalid) => {
@@ -208,11 +230,11 @@ pub enum Gate {
 
 /// Skip-auth routes pass with no identity; every other request needs an identity that
 /// `[access]` admits for `path`, the normalised path.
-pub async fn gate(state: &AppState, request: &Parts, path: &str) -> Gate {
+pub async fn gate(state: &AppState, request: &Parts, path: &str, peer: IpAddr) -> Gate {
     if state.config.access.skips_auth(&request.method, path) {
         return Gate::Open;
     }
-    let identification = match identify(state, &request.headers).await {
+    let identification = match identify(state, &request.headers, peer).await {
         Ok(identification) => identification,
         Err(e) => return Gate::Refused(error_response(e, &request.method, &request.headers), None),
     };
@@ -239,12 +261,17 @@ pub async fn require_identity(
     request: Request,
     next: Next,
 ) -> Response {
-    // The pipeline always stores the path first; without it, refuse rather than guess.
-    let Some(RequestPath(path)) = request.extensions().get::<RequestPath>().cloned() else {
+    // The pipeline always stores the path and the connection first; without them, refuse
+    // rather than guess.
+    let extensions = request.extensions();
+    let (Some(RequestPath(path)), Some(peer)) = (
+        extensions.get::<RequestPath>().cloned(),
+        extensions.get::<ConnectionInfo>().map(|c| c.peer.ip()),
+    ) else {
         return ProxyError::Internal.into_response();
     };
     let (mut parts, body) = request.into_parts();
-    let (mut response, caller) = match gate(&state, &parts, &path).await {
+    let (mut response, caller) = match gate(&state, &parts, &path, peer).await {
         Gate::Open => (next.run(Request::from_parts(parts, body)).await, None),
         Gate::Admitted(caller) => {
             parts.extensions.insert(caller.clone());

@@ -237,12 +237,16 @@ pub async fn callback(State(state): State<AppState>, request: Request) -> Respon
     let Some(sign_in) = &state.sign_in else {
         return ProxyError::NotFound.into_response();
     };
+    let Some(peer) = crate::routes::connection_peer(&request) else {
+        return ProxyError::Internal.into_response();
+    };
     let mut clear_csrf = None;
     let mut response = match finish_sign_in(
         &state,
         sign_in,
         request.uri().query(),
         request.headers(),
+        peer,
         &mut clear_csrf,
     )
     .await
@@ -264,6 +268,7 @@ async fn finish_sign_in(
     sign_in: &SignIn,
     query: Option<&str>,
     headers: &HeaderMap,
+    peer: std::net::IpAddr,
     clear_csrf: &mut Option<String>,
 ) -> Result<Response, ProxyError> {
     let params = callback_params(query)?;
@@ -317,7 +322,8 @@ async fn finish_sign_in(
             ProxyError::SignInFailed
         })?;
     let access_token = token.access_token().secret().to_string();
-    let identity = match state.identities.lookup(&access_token).await {
+    let client = super::client_key(state, headers, peer);
+    let identity = match state.identities.lookup(&access_token, client).await {
         Ok(identity) => identity,
         Err(LookupError::Invalid) | Err(LookupError::Unavailable(_)) => {
             return Err(ProxyError::SignInFailed)

@@ -90,7 +90,7 @@ pub async fn authorize_and_forward(
     path: &PolicyPath,
 ) -> (Response, Option<Authenticated>) {
     let (parts, body) = request.into_parts();
-    let gate = auth::gate(state, &parts, path.resolve(&parts.uri)).await;
+    let gate = auth::gate(state, &parts, path.resolve(&parts.uri), conn.peer.ip()).await;
     match gate {
         Gate::Open => (forward(state, conn, parts, body, None).await, None),
         Gate::Admitted(caller) => {

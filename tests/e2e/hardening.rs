@@ -414,3 +414,66 @@ async fn a_half_sent_http2_header_block_is_cut_off_like_an_http1_head() {
     assert_eq!(r.status(), 200);
     assert_eq!(r.version(), http::Version::HTTP_2);
 }
+
+fn client_from(ip: [u8; 4]) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from(ip))
+        .build()
+        .unwrap()
+}
+
+/// 400 distinct junk tokens from one address while Bink is slow: with one first-come
+/// first-served budget they queued ahead of everyone else and another address's first
+/// request waited out `bink.timeout` into a 503. The budget is fair per address now.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_junk_token_flood_from_one_address_cannot_starve_another() {
+    use bink_proxy::sandbox::bink::Fault;
+    let bink_timeout = Duration::from_secs(2);
+    let s = std::sync::Arc::new(
+        Stack::start(Opts {
+            bink: "max_concurrent_calls = 8\ntimeout = \"2s\"".into(),
+            ..Opts::default()
+        })
+        .await,
+    );
+    s.bink.set_fault(Fault::Delay(Duration::from_millis(300)));
+    let flooder = client_from([127, 0, 0, 2]);
+    let flood: Vec<_> = (0..400)
+        .map(|i| {
+            let (flooder, url) = (flooder.clone(), s.url("/x"));
+            tokio::spawn(async move {
+                let r = flooder
+                    .get(url)
+                    .bearer_auth(format!("bink_pat_junk_{i:04}"))
+                    .send()
+                    .await;
+                r.map(|r| r.status().as_u16()).unwrap_or(0)
+            })
+        })
+        .collect();
+    // Let the flood take its permits and build its queue.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let started = std::time::Instant::now();
+    let answer = client_from([127, 0, 0, 1])
+        .get(s.url("/x"))
+        .bearer_auth(BEN)
+        .send()
+        .await
+        .unwrap();
+    let waited = started.elapsed();
+    eprintln!("the other address's answer, during the flood: {waited:?}");
+    assert_eq!(answer.status(), 200);
+    assert!(waited < bink_timeout, "{waited:?}");
+
+    let mut statuses = Vec::new();
+    for task in flood {
+        statuses.push(task.await.unwrap());
+    }
+    assert!(
+        statuses.iter().all(|&c| c == 401 || c == 503),
+        "{statuses:?}"
+    );
+    // The flood itself never had more than its share in flight at once.
+    assert!(s.bink.max_in_flight() <= 7, "{}", s.bink.max_in_flight());
+}
