@@ -26,6 +26,11 @@ fuzz_target!(|data: &[u8]| {
     let Some((&cut, stream)) = data.split_first() else {
         return;
     };
+    // Beyond 64 KiB an unfinished head stops the watch (hyper refuses it with 431) while a
+    // complete one read at once is followed: a deliberate difference, outside the property.
+    if stream.len() > 64 * 1024 {
+        return;
+    }
     let whole = verdicts(std::iter::once(stream));
     let pieces = verdicts(stream.chunks(usize::from(cut).max(1)));
     let bytes = verdicts(stream.chunks(1));
