@@ -1,10 +1,11 @@
-//! The one place errors become HTTP responses. The status says who caused the failure:
-//! the client (400/401/403/431), the upstream (502/504), the identity provider (503), or
-//! the proxy itself (500) — the shape of pingora's `fail_to_proxy`.
+//! The one place errors become HTTP responses. Each variant's status, code, challenge and
+//! retry advice sit in one table ([`ProxyError::meta`]), grouped by who caused the
+//! failure: the client (4xx), the identity provider or a vendor (502/503/504), the
+//! upstream (502/504), or the proxy and its stores (500/503).
 
 use axum::response::{IntoResponse, Response};
-use http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
-use http::{HeaderValue, StatusCode};
+use http::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
+use http::{HeaderMap, HeaderValue, Method, StatusCode};
 
 /// Every failure the proxy reports to a client.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -67,80 +68,95 @@ pub enum ProxyError {
     Internal,
 }
 
-/// Seconds a client should wait before retrying after an identity-provider outage.
+/// Seconds a client should wait before retrying after an outage of something the proxy
+/// depends on (identity provider, session store, integrations database).
 const RETRY_AFTER_SECS: &str = "5";
 
+/// Everything the response for one variant needs, written in one place: adding a variant
+/// is one arm of [`ProxyError::meta`].
+struct Meta {
+    status: StatusCode,
+    /// The machine-readable `error` code of the JSON body.
+    code: &'static str,
+    /// The `WWW-Authenticate` challenge, for the 401s.
+    challenge: Option<&'static str>,
+    /// Whether the client should retry after [`RETRY_AFTER_SECS`] (an outage, not a refusal).
+    retry: bool,
+}
+
+const fn meta(status: StatusCode, code: &'static str) -> Meta {
+    Meta {
+        status,
+        code,
+        challenge: None,
+        retry: false,
+    }
+}
+
+const fn challenge(code: &'static str, challenge: &'static str) -> Meta {
+    Meta {
+        challenge: Some(challenge),
+        ..meta(StatusCode::UNAUTHORIZED, code)
+    }
+}
+
+const fn outage(code: &'static str) -> Meta {
+    Meta {
+        retry: true,
+        ..meta(StatusCode::SERVICE_UNAVAILABLE, code)
+    }
+}
+
 impl ProxyError {
-    pub fn status(&self) -> StatusCode {
+    /// Grouped by who caused the failure: the client, the identity provider, a vendor, the
+    /// upstream, the proxy's own stores, the proxy itself.
+    fn meta(&self) -> Meta {
+        use ProxyError::*;
+        use StatusCode as S;
         match self {
-            ProxyError::BadPath(_) | ProxyError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ProxyError::MalformedAuthorization
-            | ProxyError::InvalidToken
-            | ProxyError::Unauthenticated => StatusCode::UNAUTHORIZED,
-            ProxyError::Forbidden | ProxyError::SignInDenied => StatusCode::FORBIDDEN,
-            ProxyError::SignInFailed => StatusCode::BAD_GATEWAY,
-            ProxyError::SessionStoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-            ProxyError::NotFound | ProxyError::ProviderNotConfigured => StatusCode::NOT_FOUND,
-            ProxyError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ProxyError::SessionTooLarge => StatusCode::BAD_GATEWAY,
-            ProxyError::BrokenClientBody => StatusCode::BAD_REQUEST,
-            ProxyError::InvalidBody(_) => StatusCode::BAD_REQUEST,
-            ProxyError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ProxyError::CsrfRejected
-            | ProxyError::OrganizationMismatch
-            | ProxyError::NoOrganization => StatusCode::FORBIDDEN,
-            ProxyError::ProviderRejected(_) | ProxyError::ProviderFailed => StatusCode::BAD_GATEWAY,
-            ProxyError::ProviderTimeout | ProxyError::ProviderUnreachable => {
-                StatusCode::GATEWAY_TIMEOUT
+            // The client.
+            BadPath(_) | BadRequest(_) | BrokenClientBody => meta(S::BAD_REQUEST, "bad_request"),
+            InvalidBody(_) => meta(S::BAD_REQUEST, "invalid_request"),
+            MalformedAuthorization => {
+                challenge("invalid_request", r#"Bearer error="invalid_request""#)
             }
-            ProxyError::DatabaseUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-            ProxyError::IdentityProviderUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-            ProxyError::UpstreamUnavailable => StatusCode::BAD_GATEWAY,
-            ProxyError::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
-            ProxyError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            InvalidToken => challenge("invalid_token", r#"Bearer error="invalid_token""#),
+            Unauthenticated => challenge("unauthenticated", "Bearer"),
+            Forbidden => meta(S::FORBIDDEN, "forbidden"),
+            SignInDenied => meta(S::FORBIDDEN, "access_denied"),
+            CsrfRejected => meta(S::FORBIDDEN, "csrf_check_failed"),
+            OrganizationMismatch => meta(S::FORBIDDEN, "organization_mismatch"),
+            NoOrganization => meta(S::FORBIDDEN, "organization_unavailable"),
+            NotFound => meta(S::NOT_FOUND, "not_found"),
+            ProviderNotConfigured => meta(S::NOT_FOUND, "provider_not_configured"),
+            MethodNotAllowed => meta(S::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            PayloadTooLarge => meta(S::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            // The identity provider.
+            SignInFailed => meta(S::BAD_GATEWAY, "sign_in_failed"),
+            SessionTooLarge => meta(S::BAD_GATEWAY, "session_too_large"),
+            IdentityProviderUnavailable => outage("identity_provider_unavailable"),
+            // A vendor.
+            ProviderRejected(_) => meta(S::BAD_GATEWAY, "provider_rejected"),
+            ProviderFailed => meta(S::BAD_GATEWAY, "provider_error"),
+            ProviderTimeout => meta(S::GATEWAY_TIMEOUT, "provider_timeout"),
+            ProviderUnreachable => meta(S::GATEWAY_TIMEOUT, "provider_unreachable"),
+            // The upstream.
+            UpstreamUnavailable => meta(S::BAD_GATEWAY, "bad_gateway"),
+            UpstreamTimeout => meta(S::GATEWAY_TIMEOUT, "gateway_timeout"),
+            // The proxy's stores, and the proxy itself.
+            SessionStoreUnavailable => outage("session_store_unavailable"),
+            DatabaseUnavailable => outage("database_unavailable"),
+            Internal => meta(S::INTERNAL_SERVER_ERROR, "internal_error"),
         }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.meta().status
     }
 
     /// The machine-readable `error` code of the JSON body.
     pub fn code(&self) -> &'static str {
-        match self {
-            ProxyError::BadPath(_) | ProxyError::BadRequest(_) => "bad_request",
-            ProxyError::MalformedAuthorization => "invalid_request",
-            ProxyError::InvalidToken => "invalid_token",
-            ProxyError::Unauthenticated => "unauthenticated",
-            ProxyError::Forbidden => "forbidden",
-            ProxyError::SignInDenied => "access_denied",
-            ProxyError::SignInFailed => "sign_in_failed",
-            ProxyError::SessionStoreUnavailable => "session_store_unavailable",
-            ProxyError::NotFound => "not_found",
-            ProxyError::MethodNotAllowed => "method_not_allowed",
-            ProxyError::SessionTooLarge => "session_too_large",
-            ProxyError::BrokenClientBody => "bad_request",
-            ProxyError::InvalidBody(_) => "invalid_request",
-            ProxyError::PayloadTooLarge => "payload_too_large",
-            ProxyError::CsrfRejected => "csrf_check_failed",
-            ProxyError::ProviderNotConfigured => "provider_not_configured",
-            ProxyError::ProviderRejected(_) => "provider_rejected",
-            ProxyError::ProviderFailed => "provider_error",
-            ProxyError::ProviderTimeout => "provider_timeout",
-            ProxyError::ProviderUnreachable => "provider_unreachable",
-            ProxyError::OrganizationMismatch => "organization_mismatch",
-            ProxyError::NoOrganization => "organization_unavailable",
-            ProxyError::DatabaseUnavailable => "database_unavailable",
-            ProxyError::IdentityProviderUnavailable => "identity_provider_unavailable",
-            ProxyError::UpstreamUnavailable => "bad_gateway",
-            ProxyError::UpstreamTimeout => "gateway_timeout",
-            ProxyError::Internal => "internal_error",
-        }
-    }
-
-    fn www_authenticate(&self) -> Option<&'static str> {
-        match self {
-            ProxyError::InvalidToken => Some(r#"Bearer error="invalid_token""#),
-            ProxyError::MalformedAuthorization => Some(r#"Bearer error="invalid_request""#),
-            ProxyError::Unauthenticated => Some("Bearer"),
-            _ => None,
-        }
+        self.meta().code
     }
 
     /// JSON for API clients.
@@ -165,23 +181,44 @@ impl ProxyError {
     }
 
     fn respond(&self, content_type: &'static str, body: String) -> Response {
-        let mut response = (self.status(), body).into_response();
+        let meta = self.meta();
+        let mut response = (meta.status, body).into_response();
         let headers = response.headers_mut();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        if let Some(v) = self.www_authenticate() {
+        if let Some(v) = meta.challenge {
             headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static(v));
         }
-        if matches!(
-            self,
-            ProxyError::IdentityProviderUnavailable
-                | ProxyError::SessionStoreUnavailable
-                | ProxyError::DatabaseUnavailable
-        ) {
+        if meta.retry {
             headers.insert(RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
         }
         response
     }
+}
+
+/// The error as JSON, or as an HTML page for a browser navigation.
+pub fn error_response(error: ProxyError, method: &Method, headers: &HeaderMap) -> Response {
+    if is_navigation(method, headers) {
+        error.html_response()
+    } else {
+        error.json_response()
+    }
+}
+
+/// A top-level browser navigation gets HTML pages (and, with sign-in, a redirect).
+pub fn is_navigation(method: &Method, headers: &HeaderMap) -> bool {
+    if method != Method::GET && method != Method::HEAD {
+        return false;
+    }
+    let navigate = headers
+        .get("sec-fetch-mode")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"navigate"));
+    navigate
+        || headers
+            .get_all(ACCEPT)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.contains("text/html"))
 }
 
 impl IntoResponse for ProxyError {

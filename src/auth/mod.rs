@@ -1,5 +1,6 @@
-//! Authentication: who the caller is (bearer token, else session cookie), and the tower
-//! layer that lets a request reach the upstream only with an authorised identity.
+//! Authentication: who the caller is (bearer token, else session cookie, see [`identify`]),
+//! and [`gate`], the auth decision for a request bound for the upstream or an
+//! `/integrations` route (the latter through the [`require_identity`] route layer).
 
 pub mod assertion;
 pub mod budget;
@@ -15,11 +16,11 @@ use std::sync::Arc;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use http::header::{ACCEPT, SET_COOKIE};
+use http::header::SET_COOKIE;
 use http::request::Parts;
-use http::{HeaderMap, Method};
+use http::HeaderMap;
 
-use crate::error::ProxyError;
+use crate::error::{error_response, is_navigation, ProxyError};
 use crate::identity::{AuthMethod, Principal};
 use crate::proxy::path::RequestPath;
 use crate::server::ConnectionInfo;
@@ -166,47 +167,26 @@ async fn identify_session(
     }))
 }
 
-/// A top-level browser navigation gets HTML pages (and, with sign-in, a redirect).
-pub fn is_navigation(method: &Method, headers: &HeaderMap) -> bool {
-    if method != Method::GET && method != Method::HEAD {
-        return false;
-    }
-    let navigate = headers
-        .get("sec-fetch-mode")
-        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"navigate"));
-    navigate
-        || headers
-            .get_all(ACCEPT)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .any(|v| v.contains("text/html"))
-}
-
-/// The error as JSON, or as an HTML page for a browser navigation.
-pub fn error_response(error: ProxyError, method: &Method, headers: &HeaderMap) -> Response {
-    if is_navigation(method, headers) {
-        error.html_response()
-    } else {
-        error.json_response()
-    }
-}
-
 /// Nobody is signed in: browsers go to sign-in (when enabled), everyone else gets 401.
 fn unauthenticated(state: &AppState, request: &Parts) -> Response {
     match &state.sign_in {
         Some(sign_in) if is_navigation(&request.method, &request.headers) => {
             let rd = request.uri.path_and_query().map_or("/", |pq| pq.as_str());
-            let mut response = http::StatusCode::FOUND.into_response();
-            if let Ok(location) = http::HeaderValue::from_str(&sign_in.start_url(rd)) {
-                response
-                    .headers_mut()
-                    .insert(http::header::LOCATION, location);
+            match http::HeaderValue::from_str(&sign_in.start_url(rd)) {
+                Ok(location) => (
+                    http::StatusCode::FOUND,
+                    [
+                        (http::header::LOCATION, location),
+                        (
+                            http::header::CACHE_CONTROL,
+                            http::HeaderValue::from_static("no-store"),
+                        ),
+                    ],
+                )
+                    .into_response(),
+                // Never a 302 without Location: the plain 401 page instead.
+                Err(_) => ProxyError::Unauthenticated.html_response(),
             }
-            response.headers_mut().insert(
-                http::header::CACHE_CONTROL,
-                http::HeaderValue::from_static("no-store"),
-            );
-            response
         }
         _ => error_response(
             ProxyError::Unauthenticated,

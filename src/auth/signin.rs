@@ -127,11 +127,13 @@ fn no_store(response: &mut Response) {
         .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
 }
 
+/// A 302 to `location`; never a 302 without one (a location that is no header value is
+/// a proxy bug, answered 500).
 fn redirect(location: &str) -> Response {
-    let mut response = StatusCode::FOUND.into_response();
-    if let Ok(v) = HeaderValue::from_str(location) {
-        response.headers_mut().insert(LOCATION, v);
-    }
+    let Ok(location) = HeaderValue::from_str(location) else {
+        return ProxyError::Internal.into_response();
+    };
+    let mut response = (StatusCode::FOUND, [(LOCATION, location)]).into_response();
     no_store(&mut response);
     response
 }

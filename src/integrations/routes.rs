@@ -534,11 +534,9 @@ async fn store_credential(
         .await
         .map_err(store_error)?;
     let view = IntegrationView::from(&stored);
-    Ok(respond(
-        StatusCode::CREATED,
-        serde_json::to_value(view).unwrap_or_default(),
-        &c.auth,
-    ))
+    // A view that does not serialise is a proxy bug: a 500, never a 201 with `null`.
+    let body = serde_json::to_value(view).map_err(|_| ProxyError::Internal)?;
+    Ok(respond(StatusCode::CREATED, body, &c.auth))
 }
 
 #[cfg(test)]

@@ -45,12 +45,12 @@ pub async fn script(State(state): State<AppState>) -> Response {
 pub async fn page(State(state): State<AppState>, request: Request) -> Response {
     let c = match caller(&state, &request) {
         Ok(c) => c,
-        Err(e) => return crate::auth::error_response(e, request.method(), request.headers()),
+        Err(e) => return crate::error::error_response(e, request.method(), request.headers()),
     };
     let records = match c.integrations.store.list(&c.organization).await {
         Ok(r) => r,
         Err(_) => {
-            return crate::auth::error_response(
+            return crate::error::error_response(
                 crate::error::ProxyError::DatabaseUnavailable,
                 request.method(),
                 request.headers(),

@@ -1,7 +1,11 @@
-//! Header hygiene: hop-by-hop removal (RFC 9110 §7.6.1), stripping client copies of the
-//! identity headers, and injecting the trusted ones. Order matters and is fixed by
-//! `prepare_upstream_headers`: hop-by-hop first (so a `Connection: X-Auth-Request-User`
-//! cannot delete what we add, golang/go#50580), client copies next, ours last.
+//! The header vocabulary of the proxy path: which names are identity headers (client
+//! copies stripped), which are forgeable forwarding headers, hop-by-hop removal (RFC 9110
+//! §7.6.1), and how values are encoded (identity text, `X-Forwarded-For`).
+//!
+//! The order they are applied in lives with their callers: `proxy::sanitize` strips client
+//! identity headers on every route; `proxy::scrub_client_headers` then removes hop-by-hop
+//! and forwarding headers, and `proxy::forward` adds the proxy's own last, so no
+//! `Connection: X-Auth-Request-User` can delete what the proxy adds (golang/go#50580).
 
 use std::net::IpAddr;
 

@@ -134,28 +134,35 @@ pub struct Sessions {
     pub jar: CookieJarConfig,
     pub lifetime: Duration,
     pub revalidate_after: Duration,
-    redis: Option<RedisStore>,
-    /// `None` with Redis: there every request asks Redis, so a sign-out ends the session
-    /// everywhere at once.
-    opened: Option<OpenedCookies>,
+    store: Store,
+}
+
+/// Where sessions live: in Redis (the cookie holds a sealed id; every request asks Redis,
+/// so a sign-out ends the session everywhere at once), or in the sealed cookie itself
+/// (with the cookies already opened kept in memory).
+enum Store {
+    Redis(RedisStore),
+    Cookie(OpenedCookies),
 }
 
 impl Sessions {
     pub fn new(config: &SessionConfig, secret: &[u8; 32], redis: Option<RedisStore>) -> Sessions {
-        let opened = redis.is_none().then(|| OpenedCookies {
-            hasher: TokenHasher::random(),
-            cache: Cache::builder()
-                .max_capacity(OPENED_COOKIES_CAPACITY)
-                .time_to_idle(OPENED_COOKIES_IDLE)
-                .build(),
-        });
+        let store = match redis {
+            Some(redis) => Store::Redis(redis),
+            None => Store::Cookie(OpenedCookies {
+                hasher: TokenHasher::random(),
+                cache: Cache::builder()
+                    .max_capacity(OPENED_COOKIES_CAPACITY)
+                    .time_to_idle(OPENED_COOKIES_IDLE)
+                    .build(),
+            }),
+        };
         Sessions {
             sealer: Sealer::new(secret),
             jar: CookieJarConfig::new(config),
             lifetime: config.lifetime,
             revalidate_after: config.revalidate_after,
-            redis,
-            opened,
+            store,
         }
     }
 
@@ -164,7 +171,10 @@ impl Sessions {
     }
 
     pub fn redis(&self) -> Option<&RedisStore> {
-        self.redis.as_ref()
+        match &self.store {
+            Store::Redis(redis) => Some(redis),
+            Store::Cookie(_) => None,
+        }
     }
 
     /// The session the request carries, if any.
@@ -172,13 +182,13 @@ impl Sessions {
         let Some(value) = cookies::request_cookie(headers, &self.jar.session_name) else {
             return Ok(Loaded::None);
         };
-        let session = match (&self.redis, &self.opened) {
+        let session = match &self.store {
             // Boxed, as is the cache-miss insert below: both futures are large, and unboxed
             // they would enlarge (and be copied with) every request's future.
-            (Some(redis), _) => Box::pin(redis.get(value, &self.sealer))
+            Store::Redis(redis) => Box::pin(redis.get(value, &self.sealer))
                 .await?
                 .map(|s| Arc::new(ActiveSession::from(s))),
-            (None, Some(opened)) => {
+            Store::Cookie(opened) => {
                 let key = opened.hasher.key(value);
                 match opened.cache.get(&key).await {
                     Some(session) => Some(session),
@@ -192,7 +202,6 @@ impl Sessions {
                     },
                 }
             }
-            (None, None) => self.open_cookie(value).map(|s| Arc::new(s.into())),
         };
         Ok(match session {
             Some(s) if !s.is_expired(now_secs()) => Loaded::Found(s),
@@ -218,13 +227,13 @@ impl Sessions {
         let mut session = session.clone();
         session.identity.avatar = None;
         let session = &session;
-        let value = match &self.redis {
-            None => {
+        let value = match &self.store {
+            Store::Cookie(_) => {
                 let json = serde_json::to_vec(session).map_err(|_| StoreError::Encoding)?;
                 self.sealer
                     .seal(Purpose::Session, &self.jar.session_name, &json)
             }
-            Some(redis) => redis.put(session, max_age, &self.sealer).await?,
+            Store::Redis(redis) => redis.put(session, max_age, &self.sealer).await?,
         };
         let cookie = self.jar.session_cookie(value, max_age);
         if cookie.len() > MAX_COOKIE_BYTES {
@@ -238,12 +247,12 @@ impl Sessions {
         let Some(value) = cookies::request_cookie(headers, &self.jar.session_name) else {
             return Ok(None);
         };
-        if let Some(opened) = &self.opened {
-            opened.cache.invalidate(&opened.hasher.key(value)).await;
-        }
-        match &self.redis {
-            None => Ok(self.open_cookie(value)),
-            Some(redis) => {
+        match &self.store {
+            Store::Cookie(opened) => {
+                opened.cache.invalidate(&opened.hasher.key(value)).await;
+                Ok(self.open_cookie(value))
+            }
+            Store::Redis(redis) => {
                 let session = redis.get(value, &self.sealer).await?;
                 redis.delete(value).await?;
                 Ok(session)

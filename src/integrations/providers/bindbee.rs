@@ -13,8 +13,6 @@ pub struct Connector {
     pub connector_token: String,
     pub connector_id: Option<String>,
     pub origin_id: Option<String>,
-    pub integration: Option<String>,
-    pub category: Option<String>,
     pub status: Option<String>,
 }
 
@@ -73,8 +71,6 @@ impl Bindbee {
                 .ok_or(ProviderError::Malformed)?,
             connector_id: text("connector_id").or_else(|| text("id")),
             origin_id: text("origin_id"),
-            integration: text("integration"),
-            category: text("category"),
             status: text("status"),
         })
     }

@@ -1,0 +1,326 @@
+use super::*;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+const KEY: &str = "kombo_test_key";
+
+/// Serves a sandbox nested at `/kombo`; returns it and the mount's URL.
+async fn serve() -> (SandboxKombo, String) {
+    let port = {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let base = format!("http://127.0.0.1:{port}/kombo");
+    let k = SandboxKombo::new(KEY);
+    let addr = crate::sandbox::spawn(
+        Router::new().nest("/kombo", k.router(&base)),
+        SocketAddr::from(([127, 0, 0, 1], port)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(addr.port(), port);
+    (k, base)
+}
+
+fn link_body() -> Value {
+    json!({
+        "end_user_email": "ben@acme.com",
+        "end_user_organization_name": "Acme \"<b>\" & Co",
+        "end_user_origin_id": "acme.com",
+        "integration_category": "HRIS",
+        "integration_tool": "bamboohr",
+        "language": "de",
+        "link_type": "EMBEDDED",
+    })
+}
+
+async fn create(base: &str, key: &str, body: &Value) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{base}/v1/connect/create-link"))
+        .bearer_auth(key)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn link(base: &str, body: &Value) -> String {
+    let r = create(base, KEY, body).await;
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["status"], "success");
+    v["data"]["link"].as_str().unwrap().to_string()
+}
+
+async fn by_token(base: &str, key: &str, token: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .get(format!("{base}/v1/connect/integration-by-token/{token}"))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn activate(base: &str, key: &str, token: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{base}/v1/connect/activate-integration"))
+        .bearer_auth(key)
+        .json(&json!({ "token": token }))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn api_key_is_checked() {
+    let (k, base) = serve().await;
+    let r = create(&base, "wrong", &link_body()).await;
+    assert_eq!(r.status(), 401);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["status"], "error");
+    assert!(v["error"]["message"].is_string());
+    let r = reqwest::Client::new()
+        .post(format!("{base}/v1/connect/create-link"))
+        .json(&link_body())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(by_token(&base, "wrong", "at_x").await.status(), 401);
+    assert_eq!(activate(&base, "", "at_x").await.status(), 401);
+    assert!(k.last_request().is_none());
+    assert_eq!(k.create_link_calls(), 2);
+    assert_eq!(k.integration_by_token_calls(), 1);
+    assert_eq!(k.activate_integration_calls(), 1);
+}
+
+#[tokio::test]
+async fn bad_bodies_are_400() {
+    let (k, base) = serve().await;
+    let without = |field: &str| {
+        let mut b = link_body();
+        b.as_object_mut().unwrap().remove(field);
+        b
+    };
+    let with = |field: &str, value: Value| {
+        let mut b = link_body();
+        b[field] = value;
+        b
+    };
+    for body in [
+        without("end_user_email"),
+        without("end_user_origin_id"),
+        without("integration_category"),
+        without("link_type"),
+        with("integration_category", json!("PAYROLL")),
+        with("link_type", json!("MAGIC_LINK")),
+        with("end_user_organization_name", json!("")),
+        with("integration_tool", json!(42)),
+    ] {
+        let r = create(&base, KEY, &body).await;
+        assert_eq!(r.status(), 400, "{body}");
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["status"], "error");
+        assert!(v["error"]["message"].as_str().unwrap().len() > 3);
+    }
+    assert_eq!(k.last_request().unwrap()["integration_tool"], 42);
+    let r = reqwest::Client::new()
+        .post(format!("{base}/v1/connect/activate-integration"))
+        .bearer_auth(KEY)
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+}
+
+#[tokio::test]
+async fn full_flow_is_single_use() {
+    let (k, base) = serve().await;
+    let link = link(&base, &link_body()).await;
+    assert!(
+        link.starts_with(&format!("{base}/connect?token=lk_")),
+        "{link}"
+    );
+    assert_eq!(k.last_request().unwrap(), link_body());
+
+    // The page the real package opens (it appends sdkv=...).
+    let r = reqwest::get(format!("{link}&sdkv=1.3.0")).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("<html lang=\"de\">"));
+    assert!(
+        html.contains("Acme &quot;&lt;b&gt;&quot; &amp; Co"),
+        "{html}"
+    );
+    assert!(!html.contains("<b>"));
+    assert!(html.contains("id=\"kombo-connect\""));
+    assert!(html.contains("id=\"kombo-close\""));
+    assert!(html.contains(&format!(
+        "data-complete=\"{}\"",
+        html_escape("/kombo/connect/complete")
+    )));
+    assert!(html.contains("{ type: 'success', data: { activation_token: body.activation_token } }"));
+    assert!(html.contains("{ type: 'close' }"));
+    assert!(html.contains("window.parent"));
+
+    let token = link.split("token=").nth(1).unwrap();
+    let r = reqwest::Client::new()
+        .post(format!("{base}/connect/complete"))
+        .json(&json!({ "token": token }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let at = r.json::<Value>().await.unwrap()["activation_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(at.starts_with("at_"));
+
+    let r = by_token(&base, KEY, &at).await;
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["status"], "success");
+    let data = &v["data"];
+    assert!(data["id"].as_str().unwrap().starts_with("kmb_int_"));
+    assert_eq!(data["tool"], "bamboohr");
+    assert_eq!(data["end_user_origin_id"], "acme.com");
+    assert_eq!(data["end_user_organization_name"], "Acme \"<b>\" & Co");
+    assert_eq!(data["end_user_email"], "ben@acme.com");
+    assert_eq!(data["setup_status"], "COMPLETED");
+
+    // Single use, across both exchange endpoints.
+    let r = by_token(&base, KEY, &at).await;
+    assert_eq!(r.status(), 404);
+    assert_eq!(
+        r.json::<Value>().await.unwrap(),
+        json!({"status": "error", "error": {"message": "not found"}})
+    );
+    assert_eq!(activate(&base, KEY, &at).await.status(), 404);
+
+    // The deprecated endpoint redeems from the same pool; same tool, same id.
+    let at2 = k.complete_link(&link).unwrap();
+    let v2: Value = activate(&base, KEY, &at2).await.json().await.unwrap();
+    assert_eq!(v2["data"]["id"], data["id"]);
+    assert_eq!(by_token(&base, KEY, &at2).await.status(), 404);
+    assert_eq!(k.complete_calls(), 1);
+    assert_eq!(k.connect_page_calls(), 1);
+}
+
+#[tokio::test]
+async fn default_tool_and_unknown_links() {
+    let (k, base) = serve().await;
+    let mut body = link_body();
+    body.as_object_mut().unwrap().remove("integration_tool");
+    body["language"] = Value::Null;
+    let link = link(&base, &body).await;
+    let at = k.complete_link(&link).unwrap();
+    let v: Value = by_token(&base, KEY, &at).await.json().await.unwrap();
+    assert_eq!(v["data"]["tool"], KOMBO_DEFAULT_TOOL);
+
+    assert!(k.complete_link("lk_nope").is_none());
+    assert!(k
+        .complete_link(&format!("{base}/connect?token=lk_nope"))
+        .is_none());
+    let r = reqwest::Client::new()
+        .post(format!("{base}/connect/complete"))
+        .json(&json!({ "token": "lk_nope" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let r = reqwest::get(format!("{base}/connect?token=%22%3E%3Cscript%3E"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("id=\"kombo-close\""));
+    assert!(!html.contains("id=\"kombo-connect\""));
+    assert!(!html.contains("\"><script>"));
+}
+
+#[tokio::test]
+async fn exchange_by_token_can_go_missing() {
+    let (k, base) = serve().await;
+    let link = link(&base, &link_body()).await;
+    let at = k.complete_link(&link).unwrap();
+    k.set_exchange_by_token_missing(true);
+    assert_eq!(by_token(&base, KEY, &at).await.status(), 404);
+    // The token was not consumed: the fallback still redeems it.
+    let r = activate(&base, KEY, &at).await;
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["data"]["end_user_origin_id"], "acme.com");
+    assert_eq!(k.integration_by_token_calls(), 1);
+    assert_eq!(k.activate_integration_calls(), 1);
+    k.set_exchange_by_token_missing(false);
+    let at = k.complete_link(&link).unwrap();
+    assert_eq!(by_token(&base, KEY, &at).await.status(), 200);
+}
+
+#[tokio::test]
+async fn origin_override() {
+    let (k, base) = serve().await;
+    let link = link(&base, &link_body()).await;
+    k.set_origin_override(Some("evil.example".into()));
+    let at = k.complete_link(&link).unwrap();
+    let v: Value = by_token(&base, KEY, &at).await.json().await.unwrap();
+    assert_eq!(v["data"]["end_user_origin_id"], "evil.example");
+    k.set_origin_override(None);
+    let at = k.complete_link(&link).unwrap();
+    let v: Value = activate(&base, KEY, &at).await.json().await.unwrap();
+    assert_eq!(v["data"]["end_user_origin_id"], "acme.com");
+}
+
+#[tokio::test]
+async fn faults() {
+    let (k, base) = serve().await;
+    k.set_fault(Fault::Status(500));
+    let r = create(&base, KEY, &link_body()).await;
+    assert_eq!(r.status(), 500);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"]["message"], "sandbox fault");
+    assert_eq!(by_token(&base, KEY, "at_x").await.status(), 500);
+    assert_eq!(activate(&base, KEY, "at_x").await.status(), 500);
+
+    k.set_fault(Fault::Status(429));
+    assert_eq!(create(&base, KEY, &link_body()).await.status(), 429);
+
+    k.set_fault(Fault::Garbage);
+    let r = create(&base, KEY, &link_body()).await;
+    assert_eq!(r.status(), 200);
+    assert!(r.json::<Value>().await.is_err());
+
+    k.set_fault(Fault::Delay(Duration::from_millis(200)));
+    let started = Instant::now();
+    assert_eq!(create(&base, KEY, &link_body()).await.status(), 200);
+    assert!(started.elapsed() >= Duration::from_millis(200));
+
+    // Faults are for the API: the browser side keeps working.
+    k.set_fault(Fault::Status(503));
+    let link_url = {
+        k.set_fault(Fault::None);
+        let l = link(&base, &link_body()).await;
+        k.set_fault(Fault::Status(503));
+        l
+    };
+    assert_eq!(reqwest::get(&link_url).await.unwrap().status(), 200);
+    k.set_fault(Fault::None);
+}
+
+#[tokio::test]
+async fn sdk_mimics_the_umd_build() {
+    let (_k, base) = serve().await;
+    let r = reqwest::get(format!("{base}/sdk.js")).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/javascript"));
+    let js = r.text().await.unwrap();
+    assert!(js.contains("global.KomboConnect"));
+    assert!(js.contains("showKomboConnect"));
+    assert!(js.contains("this.name = 'KomboConnectCancelledError'"));
+    assert!(js.contains("event.source !== frame.contentWindow"));
+}
