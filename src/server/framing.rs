@@ -42,7 +42,10 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
+use self::h2::H2Frames;
 use super::{H2_PREFACE, MAX_HEADER_BYTES};
+
+mod h2;
 
 /// More header lines than hyper accepts (100), so a head hyper serves always fits.
 const MAX_HEADERS: usize = 128;
@@ -111,73 +114,6 @@ enum State {
     H2(H2Frames),
     /// Stopped following; bytes pass untouched.
     Lost,
-}
-
-/// Where an HTTP/2 connection's byte stream is: inside which frame, and whether inside a
-/// header block (HEADERS or PUSH_PROMISE up to the frame carrying END_HEADERS).
-#[derive(Debug, Clone, Copy, Default)]
-struct H2Frames {
-    head: [u8; 9],
-    head_len: usize,
-    payload_left: u32,
-    in_header_block: bool,
-}
-
-const FRAME_HEADERS: u8 = 0x1;
-const FRAME_PUSH_PROMISE: u8 = 0x5;
-const FRAME_CONTINUATION: u8 = 0x9;
-const FLAG_END_HEADERS: u8 = 0x4;
-
-impl H2Frames {
-    /// Follows `bytes` of the frame stream (RFC 9113 §4.1).
-    fn observe(&mut self, bytes: &[u8]) {
-        let mut i = 0;
-        while i < bytes.len() {
-            if self.head_len < self.head.len() {
-                let take = (self.head.len() - self.head_len).min(bytes.len() - i);
-                self.head[self.head_len..self.head_len + take].copy_from_slice(&bytes[i..i + take]);
-                self.head_len += take;
-                i += take;
-                if self.head_len == self.head.len() {
-                    self.frame_started();
-                }
-            } else {
-                let take = usize::try_from(self.payload_left)
-                    .map_or(bytes.len() - i, |left| left.min(bytes.len() - i));
-                i += take;
-                self.payload_left -= take as u32;
-                if self.payload_left == 0 {
-                    self.frame_ended();
-                }
-            }
-        }
-    }
-
-    fn kind(&self) -> u8 {
-        self.head[3]
-    }
-
-    fn frame_started(&mut self) {
-        let [a, b, c, ..] = self.head;
-        self.payload_left = u32::from_be_bytes([0, a, b, c]);
-        if matches!(self.kind(), FRAME_HEADERS | FRAME_PUSH_PROMISE) {
-            self.in_header_block = true;
-        }
-        if self.payload_left == 0 {
-            self.frame_ended();
-        }
-    }
-
-    fn frame_ended(&mut self) {
-        let carries_headers = matches!(
-            self.kind(),
-            FRAME_HEADERS | FRAME_PUSH_PROMISE | FRAME_CONTINUATION
-        );
-        if carries_headers && self.head[4] & FLAG_END_HEADERS != 0 {
-            self.in_header_block = false;
-        }
-        self.head_len = 0;
-    }
 }
 
 /// hyper's chunked decoder states (hyper `proto/h1/decode.rs`), so that both agree on where a

@@ -1,3 +1,4 @@
+use super::h2::{FLAG_END_HEADERS, FRAME_CONTINUATION, FRAME_HEADERS};
 use super::*;
 
 /// Feeds `stream` in pieces of `piece` bytes, then asks about `requests` (chunked?) in turn.
