@@ -609,3 +609,18 @@ fn h2c_is_recognised_in_an_upgrade_list() {
     }
     assert!(!names_h2c(&HeaderValue::from_static("websocket")));
 }
+
+#[test]
+fn client_ip_counts_across_several_forwarded_for_lines() {
+    let mut h = HeaderMap::new();
+    h.append(
+        "x-forwarded-for",
+        HeaderValue::from_static("6.6.6.6, 198.51.100.1"),
+    );
+    h.append("x-forwarded-for", HeaderValue::from_static("203.0.113.5"));
+    let at = |hops| client_ip(&h, hops, PEER);
+    assert_eq!(at(1), "203.0.113.5".parse::<IpAddr>().unwrap());
+    assert_eq!(at(2), "198.51.100.1".parse::<IpAddr>().unwrap());
+    assert_eq!(at(3), "6.6.6.6".parse::<IpAddr>().unwrap());
+    assert_eq!(at(4), PEER);
+}
