@@ -42,15 +42,15 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
+use self::chunked::{step, Chunk, Step};
 use self::h2::H2Frames;
 use super::{H2_PREFACE, MAX_HEADER_BYTES};
 
+mod chunked;
 mod h2;
 
 /// More header lines than hyper accepts (100), so a head hyper serves always fits.
 const MAX_HEADERS: usize = 128;
-/// Chunk extensions hyper accepts per chunk before it refuses (its `CHUNKED_EXTENSIONS_LIMIT`).
-const MAX_EXTENSION_BYTES: u64 = 16 * 1024;
 
 /// Shared between a connection's [`FramingWatch`] (which writes) and its request handler
 /// (which reads).
@@ -114,24 +114,6 @@ enum State {
     H2(H2Frames),
     /// Stopped following; bytes pass untouched.
     Lost,
-}
-
-/// hyper's chunked decoder states (hyper `proto/h1/decode.rs`), so that both agree on where a
-/// chunked body ends.
-#[derive(Debug, Clone, Copy)]
-enum Chunk {
-    Start,
-    Size(u64),
-    SizeLws(u64),
-    Extension(u64, u64),
-    SizeLf(u64),
-    Data(u64),
-    DataCr,
-    DataLf,
-    EndCr,
-    Trailer,
-    TrailerLf,
-    EndLf,
 }
 
 /// Follows one connection's request framing; see the module docs.
@@ -308,61 +290,6 @@ impl Follower {
         self.state = State::Chunked(chunk);
         &[]
     }
-}
-
-enum Step {
-    Next(Chunk),
-    BodyEnd,
-}
-
-/// One byte of hyper's chunked grammar; `None` where hyper would fail the body.
-fn step(chunk: Chunk, b: u8) -> Option<Step> {
-    use Chunk::*;
-    let next = match chunk {
-        Start => Size(hex(b).map(u64::from)?),
-        Size(n) => match b {
-            b'\t' | b' ' => SizeLws(n),
-            b';' => Extension(n, 0),
-            b'\r' => SizeLf(n),
-            _ => Size(n.checked_mul(16)?.checked_add(u64::from(hex(b)?))?),
-        },
-        SizeLws(n) => match b {
-            b'\t' | b' ' => SizeLws(n),
-            b';' => Extension(n, 0),
-            b'\r' => SizeLf(n),
-            _ => return None,
-        },
-        Extension(n, seen) => match b {
-            b'\r' => SizeLf(n),
-            b'\n' => return None,
-            _ if seen + 1 >= MAX_EXTENSION_BYTES => return None,
-            _ => Extension(n, seen + 1),
-        },
-        SizeLf(n) => match b {
-            b'\n' if n == 0 => EndCr,
-            b'\n' => Data(n),
-            _ => return None,
-        },
-        // Data is skipped in bulk by the caller and never comes here.
-        Data(_) => return None,
-        DataCr => (b == b'\r').then_some(DataLf)?,
-        DataLf => (b == b'\n').then_some(Start)?,
-        EndCr => match b {
-            b'\r' => EndLf,
-            _ => Trailer,
-        },
-        Trailer => match b {
-            b'\r' => TrailerLf,
-            _ => Trailer,
-        },
-        TrailerLf => (b == b'\n').then_some(EndCr)?,
-        EndLf => return (b == b'\n').then_some(Step::BodyEnd),
-    };
-    Some(Step::Next(next))
-}
-
-fn hex(b: u8) -> Option<u8> {
-    (b as char).to_digit(16).map(|d| d as u8)
 }
 
 enum Body {
