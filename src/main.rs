@@ -145,7 +145,7 @@ fn run_async(fut: impl std::future::Future<Output = anyhow::Result<()>>) -> Exit
 async fn serve(config: Config) -> anyhow::Result<()> {
     let running = bink_proxy::start(config, true)
         .await
-        .map_err(|StartError::Setup(e)| anyhow::anyhow!(e))?;
+        .map_err(|e: StartError| anyhow::anyhow!(e.to_string()))?;
     running.wait().await;
     Ok(())
 }
@@ -174,7 +174,7 @@ async fn dev(port: u16) -> anyhow::Result<()> {
     let config = Config::from_toml(&toml, &NoEnv).map_err(|e| anyhow::anyhow!("{e}"))?;
     let running = bink_proxy::start(config, true)
         .await
-        .map_err(|StartError::Setup(e)| anyhow::anyhow!(e))?;
+        .map_err(|e: StartError| anyhow::anyhow!(e.to_string()))?;
     let url = format!("http://{}", running.addr);
     let ada = &SAMPLE_USERS[0];
     println!("bink-proxy dev is running (Ctrl-C to stop)\n");

@@ -9,8 +9,8 @@ use url::Url;
 use crate::auth::redirect::safe_redirect;
 use crate::auth::session::cookies::split_cookie_pairs;
 use crate::auth::session::seal::{Purpose, Sealer};
+use crate::http::path::normalize;
 use crate::proxy::headers::{is_forwarding_header, is_identity_header, strip_identity_headers};
-use crate::proxy::path::normalize;
 use crate::proxy::scrub_client_headers;
 
 /// Strings rich in the characters that matter for URLs and paths.

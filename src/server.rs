@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
-use http::HeaderValue;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -17,12 +16,22 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
 pub mod framing;
-pub mod timer;
 
 use crate::config::TlsFiles;
 use crate::error::ProxyError;
-use crate::proxy::forward::ReservedConnection;
-use crate::App;
+use crate::http::context::Peer;
+use crate::proxy::ReservedConnection;
+use crate::timer;
+
+/// What answers each request: the application's pipeline (`app::App`). A trait, so the
+/// listeners sit below the application rather than importing it.
+pub trait Handler: Clone + Send + Sync + 'static {
+    fn handle(
+        &self,
+        conn: ConnectionInfo,
+        request: axum::extract::Request,
+    ) -> impl Future<Output = axum::response::Response> + Send;
+}
 
 /// Largest request head accepted; larger ones get 431 (hyper answers it while parsing).
 pub const MAX_HEADER_BYTES: usize = 64 * 1024;
@@ -34,11 +43,7 @@ const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Facts about the connection a request arrived on.
 #[derive(Debug, Clone)]
 pub struct ConnectionInfo {
-    pub peer: SocketAddr,
-    pub tls: bool,
-    /// The peer address as a header value, formatted once per connection rather than once
-    /// per request (it is `X-Forwarded-For` when no proxy in front is trusted).
-    pub peer_value: HeaderValue,
+    pub peer: Peer,
     /// The upstream connection this client connection's HTTP/1 requests go over.
     pub upstream: Arc<ReservedConnection>,
     /// What the connection's [`framing::FramingWatch`] saw in the raw request heads.
@@ -48,9 +53,7 @@ pub struct ConnectionInfo {
 impl ConnectionInfo {
     pub fn new(peer: SocketAddr, tls: bool) -> ConnectionInfo {
         ConnectionInfo {
-            peer,
-            tls,
-            peer_value: crate::proxy::headers::ip_value(peer.ip()),
+            peer: Peer::new(peer, tls),
             upstream: Arc::default(),
             framing: Arc::default(),
         }
@@ -76,12 +79,6 @@ impl ConnectionInfo {
                 "chunked request whose framing cannot be verified on this connection",
             )),
         }
-    }
-}
-
-impl Default for ConnectionInfo {
-    fn default() -> Self {
-        ConnectionInfo::new(SocketAddr::from(([0, 0, 0, 0], 0)), false)
     }
 }
 
@@ -146,7 +143,7 @@ fn connection_builder(header_read_timeout: Duration) -> auto::Builder<TokioExecu
 pub async fn serve(
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
-    app: App,
+    app: impl Handler,
     header_read_timeout: Duration,
     grace: Duration,
     shutdown: impl Future<Output = ()>,
@@ -213,12 +210,12 @@ async fn serve_connection<S>(
     header_read_timeout: Duration,
     stream: S,
     info: ConnectionInfo,
-    app: App,
+    app: impl Handler,
     watcher: hyper_util::server::graceful::Watcher,
 ) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let peer = info.peer;
+    let peer = info.peer.addr;
     let stream = framing::FramingWatch::new(stream, info.framing.clone(), header_read_timeout);
     let service = hyper::service::service_fn(move |request: http::Request<Incoming>| {
         let (app, info) = (app.clone(), info.clone());

@@ -4,7 +4,7 @@
 
 use std::str::FromStr;
 
-use bink_proxy::proxy::path::normalize;
+use bink_proxy::http::path::normalize;
 use http::uri::PathAndQuery;
 use libfuzzer_sys::fuzz_target;
 use percent_encoding::percent_decode_str;

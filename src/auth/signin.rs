@@ -5,6 +5,7 @@
 //! tabs all complete. The callback checks `state` against that cookie — in constant time
 //! and exactly once — *before* the code is redeemed; a bad state never reaches Bink.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Request, State};
@@ -25,9 +26,10 @@ use super::session::cookies::{request_cookies, MAX_PENDING_LOGINS};
 use super::session::seal::Purpose;
 use super::session::store::StoreError;
 use super::session::{now_secs, Session, Sessions};
+use super::Authenticator;
 use crate::config::{constant_time_eq, Config};
 use crate::error::ProxyError;
-use crate::AppState;
+use crate::http::context::Context;
 
 type OAuthClient =
     BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
@@ -50,6 +52,8 @@ pub struct SignIn {
     used_states: moka::future::Cache<[u8; 32], ()>,
     /// `scheme://host[:port]` of `server.public_url`: every absolute URL starts here.
     origin: String,
+    /// `server.public_url`, which `rd` targets are resolved against.
+    pub public_url: url::Url,
 }
 
 impl SignIn {
@@ -89,6 +93,7 @@ impl SignIn {
                 .time_to_live(super::session::cookies::CSRF_TTL)
                 .build(),
             origin: config.server.public_url.origin().ascii_serialization(),
+            public_url: config.server.public_url.clone(),
         }))
     }
 
@@ -140,13 +145,13 @@ fn redirect(location: &str) -> Response {
 
 /// `GET /oauth2/start?rd=PATH`: 302 to Bink's authorize page with a fresh state and PKCE
 /// challenge, remembered in a sealed CSRF cookie for this login alone.
-pub async fn start(State(state): State<AppState>, request: Request) -> Response {
-    let Some(sign_in) = &state.sign_in else {
+pub async fn start(State(auth): State<Arc<Authenticator>>, request: Request) -> Response {
+    let Some(sign_in) = &auth.sign_in else {
         return ProxyError::NotFound.into_response();
     };
     let rd = redirect_target(
         query_param(request.uri().query(), "rd").as_deref(),
-        &state.config.server.public_url,
+        &sign_in.public_url,
     );
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let (authorize_url, csrf) = sign_in
@@ -235,20 +240,21 @@ fn callback_params(query: Option<&str>) -> Result<CallbackParams, ProxyError> {
 
 /// `GET /oauth2/callback?code&state`: state first, then the code exchange, the user
 /// lookup, `[access]`, and finally the session cookie and a 302 to `rd`.
-pub async fn callback(State(state): State<AppState>, request: Request) -> Response {
-    let Some(sign_in) = &state.sign_in else {
+pub async fn callback(
+    State(auth): State<Arc<Authenticator>>,
+    ctx: Context,
+    request: Request,
+) -> Response {
+    let Some(sign_in) = &auth.sign_in else {
         return ProxyError::NotFound.into_response();
-    };
-    let Some(peer) = crate::routes::connection_peer(&request) else {
-        return ProxyError::Internal.into_response();
     };
     let mut clear_csrf = None;
     let mut response = match finish_sign_in(
-        &state,
+        &auth,
         sign_in,
         request.uri().query(),
         request.headers(),
-        peer,
+        ctx.peer.addr.ip(),
         &mut clear_csrf,
     )
     .await
@@ -266,7 +272,7 @@ pub async fn callback(State(state): State<AppState>, request: Request) -> Respon
 }
 
 async fn finish_sign_in(
-    state: &AppState,
+    auth: &Authenticator,
     sign_in: &SignIn,
     query: Option<&str>,
     headers: &HeaderMap,
@@ -324,18 +330,18 @@ async fn finish_sign_in(
             ProxyError::SignInFailed
         })?;
     let access_token = token.access_token().secret().to_string();
-    let client = super::client_key(state, headers, peer);
-    let identity = match state.identities.lookup(&access_token, client).await {
+    let client = auth.client_key(headers, peer);
+    let identity = match auth.identities.lookup(&access_token, client).await {
         Ok(identity) => identity,
         Err(LookupError::Invalid) | Err(LookupError::Unavailable(_)) => {
             return Err(ProxyError::SignInFailed)
         }
     };
     let rd_path = pending.rd.split(['?', '#']).next().unwrap_or("/");
-    let checked = crate::proxy::path::normalize(rd_path)
+    let checked = crate::http::path::normalize(rd_path)
         .map(|p| p.decoded)
         .unwrap_or_else(|_| "/".into());
-    if !state.config.access.allows(&identity, &checked) {
+    if !auth.access.allows(&identity, &checked) {
         return Err(ProxyError::Forbidden);
     }
     let now = now_secs();
@@ -371,18 +377,18 @@ fn oauth_error_summary<E: std::error::Error>(e: &E) -> String {
 
 /// `GET` or `POST /oauth2/sign_out?rd=PATH`: ends the session everywhere (the Redis
 /// entry too), forgets its token in the cache, clears the cookie, 302 to `rd` or `/`.
-pub async fn sign_out(State(state): State<AppState>, request: Request) -> Response {
-    let Some(sign_in) = &state.sign_in else {
+pub async fn sign_out(State(auth): State<Arc<Authenticator>>, request: Request) -> Response {
+    let Some(sign_in) = &auth.sign_in else {
         return ProxyError::NotFound.into_response();
     };
     let rd = redirect_target(
         query_param(request.uri().query(), "rd").as_deref(),
-        &state.config.server.public_url,
+        &sign_in.public_url,
     );
     let mut response = match sign_in.sessions.destroy(request.headers()).await {
         Ok(session) => {
             if let Some(session) = session {
-                state.identities.evict(&session.token).await;
+                auth.identities.evict(&session.token).await;
             }
             redirect(&sign_in.absolute(&rd))
         }

@@ -2,7 +2,9 @@
 //! vendor's front end runs in the browser; everything that needs an API key, and the
 //! resulting credential, stays here — encrypted at rest, bound to an organization.
 
+pub mod caller;
 pub mod crypto;
+pub mod flows;
 pub mod providers;
 pub mod routes;
 pub mod store;
@@ -36,12 +38,18 @@ pub struct Integrations {
     pub kombo: Option<Kombo>,
     pub bindbee_sdk: Option<String>,
     pub kombo_sdk: Option<String>,
+    /// `scheme://host[:port]` of `server.public_url`, which cookie-authenticated writes
+    /// must come from.
+    pub public_origin: String,
 }
 
 impl Integrations {
     /// Connects to the database (migrating it) and proves every stored record's key is
     /// configured and correct: a wrong key is a start-up error, never garbage later.
-    pub async fn start(config: &IntegrationsConfig) -> Result<Integrations, String> {
+    pub async fn start(
+        config: &IntegrationsConfig,
+        public_origin: String,
+    ) -> Result<Integrations, String> {
         let key = config
             .encryption_key
             .as_ref()
@@ -85,6 +93,7 @@ impl Integrations {
             kombo: client(&config.kombo)?.map(Kombo::new),
             bindbee_sdk: config.bindbee.sdk_url.clone(),
             kombo_sdk: config.kombo.sdk_url.clone(),
+            public_origin,
         })
     }
 

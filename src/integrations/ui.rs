@@ -2,34 +2,33 @@
 //! category, Disconnect) and `/integrations/connect.js` (what the page, or the app's own
 //! button, calls).
 
-use axum::extract::{Request, State};
+use std::sync::Arc;
+
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS};
 use http::HeaderValue;
 
+use super::caller::Member;
 use super::providers::{bindbee, kombo};
-use super::routes::caller;
-use super::IntegrationView;
-use crate::auth::CallerForLog;
-use crate::error::html_escape;
-use crate::AppState;
+use super::{flows, Integrations};
+use crate::error::{html_escape, ProxyError};
 
 const CONNECT_JS: &str = include_str!("assets/connect.js");
 
 /// The configured vendor scripts as a JS object literal. `</` is escaped so a URL can
 /// never close the surrounding script element.
-fn sdk_urls(state: &AppState) -> String {
-    let i = state.integrations.as_ref();
+fn sdk_urls(i: &Integrations) -> String {
     let urls = serde_json::json!({
-        "bindbee": i.and_then(|i| i.bindbee.as_ref().and(i.bindbee_sdk.as_ref())),
-        "kombo": i.and_then(|i| i.kombo.as_ref().and(i.kombo_sdk.as_ref())),
+        "bindbee": i.bindbee.as_ref().and(i.bindbee_sdk.as_ref()),
+        "kombo": i.kombo.as_ref().and(i.kombo_sdk.as_ref()),
     });
     urls.to_string().replace("</", "<\\/")
 }
 
 /// `GET /integrations/connect.js`.
-pub async fn script(State(state): State<AppState>) -> Response {
-    let js = CONNECT_JS.replace("/*SDK_URLS*/ {}", &sdk_urls(&state));
+pub async fn script(State(i): State<Arc<Integrations>>) -> Response {
+    let js = CONNECT_JS.replace("/*SDK_URLS*/ {}", &sdk_urls(&i));
     let mut response = js.into_response();
     let h = response.headers_mut();
     h.insert(
@@ -42,24 +41,24 @@ pub async fn script(State(state): State<AppState>) -> Response {
 }
 
 /// `GET /integrations/ui`.
-pub async fn page(State(state): State<AppState>, request: Request) -> Response {
-    let c = match caller(&state, &request) {
-        Ok(c) => c,
-        Err(e) => return crate::error::error_response(e, request.method(), request.headers()),
+pub async fn page(
+    State(i): State<Arc<Integrations>>,
+    member: Result<Member, ProxyError>,
+    method: http::Method,
+    headers: http::HeaderMap,
+) -> Response {
+    // A page: refusals are negotiated (HTML for a browser), unlike the JSON routes.
+    let refuse = |e: ProxyError| crate::error::error_response(e, &method, &headers);
+    let m = match member {
+        Ok(m) => m,
+        Err(e) => return refuse(e),
     };
-    let records = match c.integrations.store.list(&c.organization).await {
-        Ok(r) => r,
-        Err(_) => {
-            return crate::error::error_response(
-                crate::error::ProxyError::DatabaseUnavailable,
-                request.method(),
-                request.headers(),
-            )
-        }
+    let records = match flows::list(&i, &m).await {
+        Ok(records) => records,
+        Err(e) => return refuse(e),
     };
     let rows: String = records
         .iter()
-        .map(IntegrationView::from)
         .map(|v| {
             format!(
                 "<tr data-integration=\"{id}\"><td>{provider}</td><td>{category}</td><td>{tool}</td><td>{status}</td>\
@@ -80,7 +79,7 @@ pub async fn page(State(state): State<AppState>, request: Request) -> Response {
         ""
     };
     let mut forms = String::new();
-    if c.integrations.bindbee.is_some() {
+    if i.bindbee.is_some() {
         forms += &connect_form(
             "bindbee",
             "Bindbee",
@@ -89,18 +88,14 @@ pub async fn page(State(state): State<AppState>, request: Request) -> Response {
             "bamboohr",
         );
     }
-    if c.integrations.kombo.is_some() {
+    if i.kombo.is_some() {
         forms += &connect_form("kombo", "Kombo", kombo::CATEGORIES, "tool", "personio");
     }
     if forms.is_empty() {
         forms = "<p>No provider is configured.</p>".into();
     }
-    let who = c
-        .auth
-        .identity
-        .name
-        .as_deref()
-        .unwrap_or(c.auth.identity.user());
+    let identity = &m.caller.identity;
+    let who = identity.name.as_deref().unwrap_or(identity.user());
     let html = format!(
         r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -161,9 +156,6 @@ label{{display:flex;flex-direction:column;font-size:.9rem;gap:.2rem}}button{{pad
         CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("frame-ancestors 'self'; object-src 'none'; base-uri 'none'"),
     );
-    response
-        .extensions_mut()
-        .insert(CallerForLog(c.auth.clone()));
     response
 }
 

@@ -27,7 +27,7 @@ use url::Url;
 
 use super::headers;
 use crate::error::ProxyError;
-use crate::server::timer::CoarseTimer;
+use crate::timer::CoarseTimer;
 
 /// Idle upstream connections kept per host. Generous on purpose: the client opens a
 /// connection for a request that finds none idle even if one frees up first, so under a
@@ -48,7 +48,7 @@ pub struct Upstream {
     /// The upstream URL's path without a trailing `/`, prefixed to every forwarded path.
     base_path: String,
     timeout: Duration,
-    /// Times `timeout` without a tokio timer per request (see `server::timer`).
+    /// Times `timeout` without a tokio timer per request (see `timer`).
     timer: CoarseTimer,
 }
 

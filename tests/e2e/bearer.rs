@@ -183,7 +183,7 @@ async fn each_outage_kind_is_503_never_cached_and_recovers_at_once() {
             "{fault:?}: recovery must be immediate"
         );
         // Make the next fault meet a fresh token.
-        s.proxy.state.identities.evict(token).await;
+        s.proxy.state.auth.identities.evict(token).await;
     }
 }
 

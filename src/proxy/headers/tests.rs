@@ -1,12 +1,12 @@
-//! Header hygiene: which names count as identity headers, hop-by-hop removal, value
-//! encoding, identity injection and `X-Forwarded-For`.
-
-use std::net::{IpAddr, Ipv4Addr};
+//! Client-header hygiene: which names count as identity headers, hop-by-hop and
+//! forwarding-header removal.
 
 use http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, HOST};
 
 use super::*;
-use crate::identity::Plan;
+use crate::http::names::*;
+use crate::identity::wire::IdentityHeaders;
+use crate::identity::{AuthMethod, Identity, Plan};
 
 fn map(pairs: &[(&str, &str)]) -> HeaderMap {
     let mut h = HeaderMap::new();
@@ -41,8 +41,6 @@ fn identity() -> Identity {
         verification_level: 2,
     }
 }
-
-const PEER: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 9));
 
 // ---- is_identity_header ---------------------------------------------------------------
 
@@ -291,158 +289,6 @@ fn restore_upgrade_puts_back_connection_and_upgrade() {
     assert_eq!(h[UPGRADE], "websocket");
 }
 
-// ---- encode_value ---------------------------------------------------------------------
-
-#[test]
-fn encode_value_percent_encodes_non_ascii_as_utf8() {
-    assert_eq!(encode_value("Zoë"), "Zo%C3%AB");
-    assert_eq!(encode_value("日本"), "%E6%97%A5%E6%9C%AC");
-}
-
-#[test]
-fn encode_value_encodes_cr_lf_nul_and_other_controls() {
-    assert_eq!(
-        encode_value("a\r\nX-Bink-User-Id: root"),
-        "a%0D%0AX-Bink-User-Id: root"
-    );
-    assert_eq!(encode_value("a\0b"), "a%00b");
-    assert_eq!(encode_value("tab\there"), "tab%09here");
-    assert_eq!(encode_value("del\x7f"), "del%7F");
-}
-
-#[test]
-fn encode_value_encodes_percent_so_decoding_is_unambiguous() {
-    assert_eq!(encode_value("100%"), "100%25");
-    assert_eq!(encode_value("%C3%AB"), "%25C3%25AB");
-}
-
-#[test]
-fn encode_value_keeps_printable_ascii() {
-    let printable: String = (0x20u8..0x7f)
-        .map(char::from)
-        .filter(|&c| c != '%')
-        .collect();
-    assert_eq!(encode_value(&printable), printable.as_str());
-    assert_eq!(encode_value(""), "");
-}
-
-#[test]
-fn encode_value_never_fails_and_never_emits_unsafe_bytes() {
-    let nasty = [
-        "\u{0}\u{1}\u{1f}\u{7f}\u{80}\u{ff}",
-        "\r\n\r\n",
-        "\u{feff}\u{202e}\u{fffd}😀",
-        "\n",
-        " leading and trailing ",
-    ];
-    for text in nasty {
-        let v = encode_value(text);
-        assert!(
-            v.as_bytes().iter().all(|&b| (0x20..0x7f).contains(&b)),
-            "{text:?} -> {v:?}"
-        );
-        assert!(v.to_str().is_ok());
-    }
-}
-
-// ---- inject_identity ------------------------------------------------------------------
-
-#[test]
-fn inject_identity_sets_every_header_of_a_full_profile() {
-    let mut h = HeaderMap::new();
-    inject_identity(&mut h, &identity(), AuthMethod::Session);
-    assert_eq!(h[&X_AUTH_REQUEST_USER], "zoe");
-    assert_eq!(h[&X_AUTH_REQUEST_EMAIL], "zoe@acme.com");
-    assert_eq!(h[&X_AUTH_REQUEST_PREFERRED_USERNAME], "zoe");
-    assert_eq!(h[&X_BINK_USER_ID], "u-42");
-    assert_eq!(h[&X_BINK_NAME], "Zo%C3%AB Example");
-    assert_eq!(h[&X_BINK_PLAN], "BUSINESS");
-    assert_eq!(h[&X_BINK_VERIFICATION_LEVEL], "2");
-    assert_eq!(h[&X_BINK_AUTH_METHOD], "session");
-    assert!(!h.contains_key(&X_FORWARDED_ACCESS_TOKEN));
-    assert!(!h.contains_key(&X_BINK_ASSERTION));
-    assert_eq!(h.len(), 8);
-}
-
-#[test]
-fn inject_identity_omits_null_fields_and_uses_id_when_username_is_null() {
-    let sparse = Identity {
-        id: "u-7".into(),
-        name: None,
-        email: None,
-        username: None,
-        avatar: None,
-        plan: Plan::Free,
-        verification_level: 0,
-    };
-    let mut h = HeaderMap::new();
-    inject_identity(&mut h, &sparse, AuthMethod::Bearer);
-    assert_eq!(h[&X_AUTH_REQUEST_USER], "u-7");
-    assert_eq!(h[&X_BINK_USER_ID], "u-7");
-    assert!(!h.contains_key(&X_AUTH_REQUEST_EMAIL));
-    assert!(!h.contains_key(&X_AUTH_REQUEST_PREFERRED_USERNAME));
-    assert!(!h.contains_key(&X_BINK_NAME));
-    assert_eq!(h[&X_BINK_PLAN], "FREE");
-    assert_eq!(h[&X_BINK_VERIFICATION_LEVEL], "0");
-    assert_eq!(h[&X_BINK_AUTH_METHOD], "bearer");
-}
-
-#[test]
-fn inject_identity_keeps_empty_fields_as_empty_values_and_each_value_in_its_place() {
-    // The values share one buffer: an empty one must neither vanish nor shift the next.
-    let odd = Identity {
-        id: "%".into(),
-        name: Some(String::new()),
-        email: Some(String::new()),
-        username: Some("a%b".into()),
-        avatar: None,
-        plan: Plan::Verified,
-        verification_level: 1,
-    };
-    let mut h = HeaderMap::new();
-    inject_identity(&mut h, &odd, AuthMethod::Bearer);
-    assert_eq!(h[&X_AUTH_REQUEST_USER], "a%25b");
-    assert_eq!(h[&X_AUTH_REQUEST_EMAIL], "");
-    assert_eq!(h[&X_AUTH_REQUEST_PREFERRED_USERNAME], "a%25b");
-    assert_eq!(h[&X_BINK_USER_ID], "%25");
-    assert_eq!(h[&X_BINK_NAME], "");
-    assert_eq!(h[&X_BINK_PLAN], "VERIFIED");
-    assert_eq!(h[&X_BINK_VERIFICATION_LEVEL], "1");
-    assert_eq!(h.len(), 8);
-}
-
-#[test]
-fn inject_identity_replaces_rather_than_duplicates() {
-    let mut h = map(&[
-        ("x-bink-user-id", "forged"),
-        ("x-auth-request-user", "forged"),
-    ]);
-    inject_identity(&mut h, &identity(), AuthMethod::Bearer);
-    assert_eq!(h.get_all(&X_BINK_USER_ID).iter().count(), 1);
-    assert_eq!(h.get_all(&X_AUTH_REQUEST_USER).iter().count(), 1);
-    assert_eq!(h[&X_BINK_USER_ID], "u-42");
-}
-
-#[test]
-fn inject_identity_encodes_hostile_profile_values() {
-    let hostile = Identity {
-        id: "u\r\nX-Evil: 1".into(),
-        name: Some("N\0ame".into()),
-        email: Some("a@b.c\nX-Bink-Plan: BUSINESS".into()),
-        username: Some("Zoë".into()),
-        avatar: None,
-        plan: Plan::Free,
-        verification_level: 0,
-    };
-    let mut h = HeaderMap::new();
-    inject_identity(&mut h, &hostile, AuthMethod::Bearer);
-    assert_eq!(h[&X_BINK_USER_ID], "u%0D%0AX-Evil: 1");
-    assert_eq!(h[&X_BINK_NAME], "N%00ame");
-    assert_eq!(h[&X_AUTH_REQUEST_EMAIL], "a@b.c%0AX-Bink-Plan: BUSINESS");
-    assert_eq!(h[&X_AUTH_REQUEST_USER], "Zo%C3%AB");
-    assert_eq!(h[&X_BINK_PLAN], "FREE");
-}
-
 #[test]
 fn identity_headers_injected_are_all_identity_headers() {
     // Whatever the proxy adds, it would also strip from a client: no name escapes the rule.
@@ -453,86 +299,6 @@ fn identity_headers_injected_are_all_identity_headers() {
     }
     assert!(is_identity_header(X_FORWARDED_ACCESS_TOKEN.as_str()));
     assert!(is_identity_header(X_BINK_ASSERTION.as_str()));
-}
-
-// ---- X-Forwarded-For and client IP ----------------------------------------------------
-
-#[test]
-fn forwarded_for_with_no_trusted_hops_ignores_client_xff() {
-    let h = map(&[("x-forwarded-for", "6.6.6.6, 7.7.7.7")]);
-    assert_eq!(forwarded_for(&h, 0, PEER), "10.0.0.9");
-    assert_eq!(forwarded_for(&HeaderMap::new(), 0, PEER), "10.0.0.9");
-}
-
-#[test]
-fn forwarded_for_with_one_trusted_hop_keeps_the_last_entry() {
-    let h = map(&[("x-forwarded-for", "6.6.6.6, 203.0.113.5")]);
-    assert_eq!(forwarded_for(&h, 1, PEER), "203.0.113.5, 10.0.0.9");
-}
-
-#[test]
-fn forwarded_for_reads_entries_across_repeated_headers() {
-    let h = map(&[
-        ("x-forwarded-for", "6.6.6.6"),
-        ("x-forwarded-for", "198.51.100.1, 203.0.113.5"),
-    ]);
-    assert_eq!(
-        forwarded_for(&h, 2, PEER),
-        "198.51.100.1, 203.0.113.5, 10.0.0.9"
-    );
-}
-
-#[test]
-fn forwarded_for_with_more_trusted_hops_than_entries_keeps_them_all() {
-    let h = map(&[("x-forwarded-for", "203.0.113.5")]);
-    assert_eq!(forwarded_for(&h, 3, PEER), "203.0.113.5, 10.0.0.9");
-    assert_eq!(forwarded_for(&HeaderMap::new(), 3, PEER), "10.0.0.9");
-}
-
-#[test]
-fn forwarded_for_appends_an_ipv6_peer() {
-    let peer: IpAddr = "2001:db8::1".parse().unwrap();
-    let h = map(&[("x-forwarded-for", "203.0.113.5")]);
-    assert_eq!(forwarded_for(&h, 1, peer), "203.0.113.5, 2001:db8::1");
-}
-
-#[test]
-fn client_ip_with_no_trusted_hops_is_the_peer() {
-    let h = map(&[("x-forwarded-for", "6.6.6.6")]);
-    assert_eq!(client_ip(&h, 0, PEER), PEER);
-}
-
-#[test]
-fn client_ip_counts_trusted_hops_from_the_right() {
-    let h = map(&[("x-forwarded-for", "6.6.6.6, 198.51.100.1, 203.0.113.5")]);
-    assert_eq!(
-        client_ip(&h, 1, PEER),
-        "203.0.113.5".parse::<IpAddr>().unwrap()
-    );
-    assert_eq!(
-        client_ip(&h, 2, PEER),
-        "198.51.100.1".parse::<IpAddr>().unwrap()
-    );
-}
-
-#[test]
-fn client_ip_falls_back_to_the_peer_when_xff_is_short_missing_or_garbage() {
-    let short = map(&[("x-forwarded-for", "203.0.113.5")]);
-    assert_eq!(client_ip(&short, 2, PEER), PEER);
-    assert_eq!(client_ip(&HeaderMap::new(), 1, PEER), PEER);
-    let garbage = map(&[("x-forwarded-for", "6.6.6.6, not-an-ip")]);
-    assert_eq!(client_ip(&garbage, 1, PEER), PEER);
-}
-
-#[test]
-fn client_ip_agrees_with_forwarded_for_on_the_trusted_entry() {
-    // forwarded_for skips empty entries; client_ip must pick the same address from them.
-    let h = map(&[("x-forwarded-for", "6.6.6.6, 203.0.113.5,")]);
-    assert_eq!(forwarded_for(&h, 1, PEER), "203.0.113.5, 10.0.0.9");
-    assert_eq!(
-        client_ip(&h, 1, PEER),
-        "203.0.113.5".parse::<IpAddr>().unwrap()
-    );
 }
 
 #[test]
@@ -555,31 +321,6 @@ fn unrelated_request_headers_survive_the_whole_hygiene_pass() {
 }
 
 // ---- per-connection and per-identity values ---------------------------------------------
-
-#[test]
-fn ip_value_formats_v4_v6_and_the_longest_v6_form() {
-    for ip in [
-        "127.0.0.1",
-        "::1",
-        "2001:db8::1",
-        "::ffff:255.255.255.255",
-        "1234:5678:9abc:def0:1234:5678:9abc:def0",
-    ] {
-        let parsed: IpAddr = ip.parse().unwrap();
-        assert_eq!(ip_value(parsed), parsed.to_string().as_str(), "{ip}");
-    }
-}
-
-#[test]
-fn shared_identity_headers_injected_twice_replace_rather_than_duplicate() {
-    let mut fresh = HeaderMap::new();
-    inject_identity(&mut fresh, &identity(), AuthMethod::Session);
-    let shared = IdentityHeaders::of(&identity());
-    let mut reused = HeaderMap::new();
-    shared.inject(&mut reused, AuthMethod::Session);
-    shared.inject(&mut reused, AuthMethod::Session);
-    assert_eq!(fresh, reused, "injecting twice replaces, never duplicates");
-}
 
 #[test]
 fn forgeable_forwarding_headers_are_removed_in_any_spelling() {
@@ -608,19 +349,4 @@ fn h2c_is_recognised_in_an_upgrade_list() {
         assert!(names_h2c(&HeaderValue::from_static(v)), "{v}");
     }
     assert!(!names_h2c(&HeaderValue::from_static("websocket")));
-}
-
-#[test]
-fn client_ip_counts_across_several_forwarded_for_lines() {
-    let mut h = HeaderMap::new();
-    h.append(
-        "x-forwarded-for",
-        HeaderValue::from_static("6.6.6.6, 198.51.100.1"),
-    );
-    h.append("x-forwarded-for", HeaderValue::from_static("203.0.113.5"));
-    let at = |hops| client_ip(&h, hops, PEER);
-    assert_eq!(at(1), "203.0.113.5".parse::<IpAddr>().unwrap());
-    assert_eq!(at(2), "198.51.100.1".parse::<IpAddr>().unwrap());
-    assert_eq!(at(3), "6.6.6.6".parse::<IpAddr>().unwrap());
-    assert_eq!(at(4), PEER);
 }

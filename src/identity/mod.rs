@@ -1,11 +1,17 @@
-//! Who the caller is: the profile Bink's user endpoint returns, as the proxy trusts it.
+//! Who is calling. [`Identity`] is the profile Bink's user endpoint returns; a
+//! [`Principal`] is one the proxy has verified and shares between requests; a [`Caller`] is
+//! the principal of one request, with how it authenticated and the credential it used.
 
-use std::ops::Deref;
-use std::sync::OnceLock;
+pub mod assertion;
+pub mod wire;
 
+use std::ops::{Deref, Range};
+use std::sync::{Arc, OnceLock};
+
+use http::HeaderValue;
 use serde::{Deserialize, Serialize};
 
-use crate::proxy::headers::IdentityHeaders;
+use wire::IdentityHeaders;
 
 /// A Bink account's plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -136,9 +142,93 @@ impl Deref for Principal {
     }
 }
 
+/// Who is calling, verified: every authenticated route and the access log read this one
+/// type, whichever way the caller proved itself.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub identity: Arc<Principal>,
+    pub credential: Credential,
+}
+
+impl Caller {
+    pub fn method(&self) -> AuthMethod {
+        match self.credential {
+            Credential::Bearer { .. } => AuthMethod::Bearer,
+            Credential::Session(_) => AuthMethod::Session,
+        }
+    }
+
+    /// The Bink token the caller proved itself with (for `pass_access_token`): the bearer
+    /// token it sent, or the one its session holds.
+    pub fn token(&self) -> &str {
+        self.credential.token()
+    }
+}
+
+/// The credential a caller was verified with.
+#[derive(Clone)]
+pub enum Credential {
+    /// The `Authorization` value as sent, shared rather than copied (a clone is a
+    /// reference-count bump), and where the token sits in it.
+    Bearer {
+        header: HeaderValue,
+        token: Range<usize>,
+    },
+    /// The Bink token the session holds.
+    Session(Arc<str>),
+}
+
+impl Credential {
+    /// `token` must lie inside `header`'s bytes (it is the part of the header the caller
+    /// validated); `None` when it does not.
+    pub fn bearer(header: &HeaderValue, token: &str) -> Option<Credential> {
+        let bytes = header.as_bytes();
+        let start = (token.as_ptr() as usize).checked_sub(bytes.as_ptr() as usize)?;
+        let end = start.checked_add(token.len())?;
+        (end <= bytes.len()).then(|| Credential::Bearer {
+            header: header.clone(),
+            token: start..end,
+        })
+    }
+
+    pub fn token(&self) -> &str {
+        match self {
+            // The range was cut from a `&str` of these very bytes, so it is UTF-8.
+            Credential::Bearer { header, token } => header
+                .as_bytes()
+                .get(token.clone())
+                .and_then(|t| std::str::from_utf8(t).ok())
+                .unwrap_or(""),
+            Credential::Session(token) => token,
+        }
+    }
+}
+
+/// Never the token itself, in a log line or a panic message.
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credential::Bearer { .. } => f.write_str("Bearer([redacted])"),
+            Credential::Session(_) => f.write_str("Session([redacted])"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bearer_credential_is_the_token_inside_the_header_and_never_debug_printed() {
+        let header = HeaderValue::from_static("Bearer  bink_pat_abc ");
+        let text = header.to_str().unwrap();
+        let credential = Credential::bearer(&header, &text[8..20]).unwrap();
+        assert_eq!(credential.token(), "bink_pat_abc");
+        assert!(!format!("{credential:?}").contains("bink_pat"));
+        // A token from some other buffer is refused, not read out of bounds.
+        let elsewhere = String::from("bink_pat_abc");
+        assert!(Credential::bearer(&header, &elsewhere).is_none());
+    }
 
     #[test]
     fn parses_the_documented_body_and_ignores_unknown_fields() {

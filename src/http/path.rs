@@ -68,10 +68,27 @@ impl PathError {
     }
 }
 
-/// The decoded, normalised path of the current request, in request extensions: what
-/// `skip_auth` and `[[access.rules]]` match.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestPath(pub String);
+/// The path of the current request as decided once (see the module comment): what the
+/// proxy's routes, `skip_auth` and `[[access.rules]]` all match. The URI's own path when it
+/// was already canonical (almost always, and then nothing is copied: the URI shares its
+/// bytes), else its decoded form.
+#[derive(Debug, Clone)]
+pub struct RequestPath {
+    uri: http::Uri,
+    decoded: Option<String>,
+}
+
+impl RequestPath {
+    /// `uri` is the request's URI after hygiene; `decoded` its decoded path when that
+    /// differs from the URI's own.
+    pub fn new(uri: http::Uri, decoded: Option<String>) -> RequestPath {
+        RequestPath { uri, decoded }
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.decoded.as_deref().unwrap_or_else(|| self.uri.path())
+    }
+}
 
 /// True when `raw` is already in canonical form: nothing to decode, no dot segments, no
 /// empty segments, only characters that need no encoding. Most real paths are; they skip
