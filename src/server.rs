@@ -19,7 +19,7 @@ pub mod framing;
 
 use crate::config::TlsFiles;
 use crate::error::ProxyError;
-use crate::http::context::Peer;
+use crate::http::peer::Peer;
 use crate::proxy::ReservedConnection;
 use crate::timer;
 

@@ -19,7 +19,7 @@ use super::routes;
 use super::state::AppState;
 use crate::auth::{self, routes as auth_routes, signin, Gate, Mode};
 use crate::error::ProxyError;
-use crate::http::RequestContext;
+use crate::auth::context::RequestContext;
 use crate::integrations;
 use crate::proxy::{hygiene, ReservedConnection};
 use crate::server::{ConnectionInfo, Handler};

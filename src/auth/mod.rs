@@ -5,6 +5,7 @@
 
 pub mod budget;
 pub mod cache;
+pub mod context;
 pub mod redirect;
 pub mod routes;
 pub mod session;
@@ -22,7 +23,7 @@ use http::request::Parts;
 use http::HeaderMap;
 
 use crate::error::{error_response, is_navigation, ProxyError};
-use crate::http::context::{Context, RequestContext};
+use context::{Context, RequestContext};
 use crate::http::forwarded;
 use crate::identity::{Caller, Credential};
 use crate::policy::AccessPolicy;

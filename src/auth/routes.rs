@@ -13,7 +13,7 @@ use http::{HeaderMap, HeaderValue, StatusCode};
 
 use super::{Authenticator, Gate, Mode};
 use crate::error::ProxyError;
-use crate::http::context::{Context, RequestContext};
+use super::context::{Context, RequestContext};
 use crate::http::path;
 use crate::identity::assertion::AssertionSigner;
 use crate::identity::{wire, Caller};

@@ -29,7 +29,7 @@ use super::session::{now_secs, Session, Sessions};
 use super::Authenticator;
 use crate::config::{constant_time_eq, Config};
 use crate::error::ProxyError;
-use crate::http::context::Context;
+use super::context::Context;
 
 type OAuthClient =
     BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;

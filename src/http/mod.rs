@@ -1,10 +1,8 @@
 //! The HTTP vocabulary every layer shares, importing nothing above it: the header names
-//! the proxy owns, the client address it believes, the request path decided once, and the
-//! context one request carries from the pipeline to its handler and the access log.
+//! the proxy owns, the client connection's peer, the client address the proxy believes,
+//! and the request path decided once.
 
-pub mod context;
 pub mod forwarded;
 pub mod names;
 pub mod path;
-
-pub use context::RequestContext;
+pub mod peer;

@@ -10,7 +10,7 @@ use http::HeaderMap;
 
 use super::Integrations;
 use crate::error::ProxyError;
-use crate::http::context::Context;
+use crate::auth::context::Context;
 use crate::identity::{AuthMethod, Caller};
 
 /// The caller (admitted by the auth layer) and the organization its integrations belong to.

@@ -16,7 +16,7 @@ use http::HeaderValue;
 use crate::auth::session::cookies::CookieJarConfig;
 use crate::config::HeaderConfig;
 use crate::error::ProxyError;
-use crate::http::context::Peer;
+use crate::http::peer::Peer;
 use crate::http::{forwarded, names};
 use crate::identity::assertion::AssertionSigner;
 use crate::identity::{wire, AuthMethod, Caller};

@@ -1,37 +1,16 @@
 //! What one request carries from the pipeline to the route that answers it and to the
-//! access log: the client it came from, the path decided once, and the caller once known.
+//! access log: the client it came from, the path decided once, and the caller once the
+//! [`Authenticator`](super::Authenticator) has identified it.
 
-use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 
 use axum::extract::FromRequestParts;
 use http::request::Parts;
-use http::HeaderValue;
 
-use super::forwarded::ip_value;
-use super::path::RequestPath;
 use crate::error::ProxyError;
+use crate::http::path::RequestPath;
+use crate::http::peer::Peer;
 use crate::identity::Caller;
-
-/// The far end of the client connection, as the listener accepted it.
-#[derive(Debug, Clone)]
-pub struct Peer {
-    pub addr: SocketAddr,
-    pub tls: bool,
-    /// The address as a header value, formatted once per connection rather than once per
-    /// request (it is `X-Forwarded-For` when no proxy in front is trusted).
-    pub value: HeaderValue,
-}
-
-impl Peer {
-    pub fn new(addr: SocketAddr, tls: bool) -> Peer {
-        Peer {
-            addr,
-            tls,
-            value: ip_value(addr.ip()),
-        }
-    }
-}
 
 /// One request's facts, created by the pipeline once the request passed hygiene and read
 /// by the access log when the response is done. The caller is recorded by whoever
