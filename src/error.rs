@@ -232,6 +232,24 @@ pub fn html_escape(s: &str) -> std::borrow::Cow<'_, str> {
     html_escape::encode_safe(s)
 }
 
+/// A part of the proxy that could not be set up at start-up, named by the config key it
+/// comes from (exit code 1; config syntax problems are `config::ConfigError`).
+#[derive(Debug, thiserror::Error)]
+#[error("{key}: {reason}")]
+pub struct SetupError {
+    pub key: &'static str,
+    pub reason: String,
+}
+
+impl SetupError {
+    pub fn new(key: &'static str, reason: impl std::fmt::Display) -> SetupError {
+        SetupError {
+            key,
+            reason: reason.to_string(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

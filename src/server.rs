@@ -18,7 +18,7 @@ use tokio_rustls::TlsAcceptor;
 pub mod framing;
 
 use crate::config::TlsFiles;
-use crate::error::ProxyError;
+use crate::error::{ProxyError, SetupError};
 use crate::http::peer::Peer;
 use crate::proxy::ReservedConnection;
 use crate::timer;
@@ -232,8 +232,8 @@ async fn serve_connection<S>(
 const LISTEN_BACKLOG: u32 = 1024;
 
 /// Binds a listener, naming the config key on failure.
-pub async fn bind(addr: SocketAddr, key: &str) -> Result<TcpListener, String> {
-    let fail = |e: std::io::Error| format!("{key}: cannot listen on {addr}: {e}");
+pub async fn bind(addr: SocketAddr, key: &'static str) -> Result<TcpListener, SetupError> {
+    let fail = |e: std::io::Error| SetupError::new(key, format!("cannot listen on {addr}: {e}"));
     let socket = if addr.is_ipv4() {
         tokio::net::TcpSocket::new_v4()
     } else {

@@ -15,32 +15,21 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
+use crate::error::SetupError;
 use crate::server;
 use crate::telemetry::Metrics;
 
 pub use pipeline::App;
 pub use state::{AppState, Services};
 
-/// A start-up failure that is not a config syntax problem (exit code 1).
+/// A start-up failure that is not a config syntax problem (exit code 1), naming the
+/// config key it comes from.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    /// A part of the proxy that could not be built, named by its config key.
-    #[error("{part}: {reason}")]
-    Component { part: &'static str, reason: String },
-    /// A failure whose message already names its config key (database, Redis, listener).
-    #[error("{0}")]
-    Setup(String),
+    #[error(transparent)]
+    Setup(#[from] SetupError),
     #[error(transparent)]
     Tls(#[from] server::TlsError),
-}
-
-impl StartError {
-    fn component(part: &'static str, reason: impl std::fmt::Display) -> StartError {
-        StartError::Component {
-            part,
-            reason: reason.to_string(),
-        }
-    }
 }
 
 /// A running proxy: its addresses and a handle to stop it.
@@ -75,12 +64,10 @@ pub async fn start(config: Config, signals: bool) -> Result<Running, StartError>
         Some(files) => Some(server::tls_acceptor(files)?),
         None => None,
     };
-    let listener = server::bind(config.server.listen, "server.listen")
-        .await
-        .map_err(StartError::Setup)?;
+    let listener = server::bind(config.server.listen, "server.listen").await?;
     let addr = listener
         .local_addr()
-        .map_err(|e| StartError::component("server.listen", e))?;
+        .map_err(|e| SetupError::new("server.listen", e))?;
     let metrics_listener = match config.server.metrics_listen {
         Some(a) => Some(
             server::bind(a, "server.metrics_listen")

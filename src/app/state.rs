@@ -15,6 +15,7 @@ use crate::auth::signin::SignIn;
 use crate::auth::Authenticator;
 use crate::bink::BinkClient;
 use crate::config::{Config, SessionStore};
+use crate::error::SetupError;
 use crate::identity::assertion::AssertionSigner;
 use crate::integrations::Integrations;
 use crate::proxy::{Forwarder, Upstream};
@@ -63,7 +64,7 @@ impl AppState {
         let signer = signer(&config)?.map(Arc::new);
         let auth = Arc::new(authenticator(&config, metrics.clone())?);
         let upstream = Upstream::new(&config.server.upstream, config.server.upstream_timeout)
-            .map_err(|e| StartError::component("server.upstream", e))?;
+            .map_err(|e| SetupError::new("server.upstream", e))?;
         let forwarder = Forwarder {
             upstream,
             trusted_proxy_hops: config.server.trusted_proxy_hops,
@@ -74,9 +75,7 @@ impl AppState {
         };
         let integrations = if config.integrations.enabled {
             let origin = config.server.public_url.origin().ascii_serialization();
-            let integrations = Integrations::start(&config.integrations, origin)
-                .await
-                .map_err(StartError::Setup)?;
+            let integrations = Integrations::start(&config.integrations, origin).await?;
             Some(Arc::new(integrations))
         } else {
             None
@@ -94,7 +93,7 @@ impl AppState {
 
 fn authenticator(config: &Config, metrics: Arc<Metrics>) -> Result<Authenticator, StartError> {
     let bink = BinkClient::new(&config.bink.base_url, config.bink.timeout)
-        .map_err(|e| StartError::component("bink client", e))?;
+        .map_err(|e| SetupError::new("bink client", e))?;
     let identities = IdentityCache::new(
         &config.tokens,
         bink,
@@ -120,9 +119,9 @@ fn sign_in(config: &Config) -> Result<Option<SignIn>, StartError> {
     }
     let redis = match &config.session.store {
         SessionStore::Cookie => None,
-        SessionStore::Redis { url } => {
-            Some(RedisStore::new(url.expose()).map_err(StartError::Setup)?)
-        }
+        SessionStore::Redis { url } => Some(
+            RedisStore::new(url.expose()).map_err(|e| SetupError::new("session.redis_url", e))?,
+        ),
     };
     let sessions = Sessions::new(&config.session, &secret.0, redis);
     SignIn::new(config, sessions).map_err(StartError::Setup)
@@ -142,5 +141,5 @@ fn signer(config: &Config) -> Result<Option<AssertionSigner>, StartError> {
     let key_file = config.headers.identity_jwt_key_file.as_deref();
     AssertionSigner::new(key_file, issuer, audience)
         .map(Some)
-        .map_err(|e| StartError::component("headers.identity_jwt_key_file", e))
+        .map_err(|e| SetupError::new("headers.identity_jwt_key_file", e).into())
 }

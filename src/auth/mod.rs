@@ -23,10 +23,10 @@ use http::request::Parts;
 use http::HeaderMap;
 
 use crate::error::{error_response, is_navigation, ProxyError};
-use context::{Context, RequestContext};
 use crate::http::forwarded;
 use crate::identity::{Caller, Credential};
 use crate::policy::AccessPolicy;
+use context::{Context, RequestContext};
 
 use budget::ClientKey;
 use cache::{IdentityCache, LookupError};

@@ -11,9 +11,9 @@ use http::header::CACHE_CONTROL;
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue, StatusCode};
 
+use super::context::{Context, RequestContext};
 use super::{Authenticator, Gate, Mode};
 use crate::error::ProxyError;
-use super::context::{Context, RequestContext};
 use crate::http::path;
 use crate::identity::assertion::AssertionSigner;
 use crate::identity::{wire, Caller};

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::cache::LookupError;
+use super::context::Context;
 use super::redirect::redirect_target;
 use super::session::cookies::{request_cookies, MAX_PENDING_LOGINS};
 use super::session::seal::Purpose;
@@ -28,8 +29,7 @@ use super::session::store::StoreError;
 use super::session::{now_secs, Session, Sessions};
 use super::Authenticator;
 use crate::config::{constant_time_eq, Config};
-use crate::error::ProxyError;
-use super::context::Context;
+use crate::error::{ProxyError, SetupError};
 
 type OAuthClient =
     BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
@@ -57,7 +57,7 @@ pub struct SignIn {
 }
 
 impl SignIn {
-    pub fn new(config: &Config, sessions: Sessions) -> Result<Option<SignIn>, String> {
+    pub fn new(config: &Config, sessions: Sessions) -> Result<Option<SignIn>, SetupError> {
         let (Some(client_id), Some(secret)) = (&config.bink.client_id, &config.bink.client_secret)
         else {
             return Ok(None);
@@ -70,7 +70,7 @@ impl SignIn {
                 .server
                 .public_url
                 .join("/oauth2/callback")
-                .map_err(|e| format!("server.public_url: {e}"))?,
+                .map_err(|e| SetupError::new("server.public_url", e))?,
         );
         let oauth = BasicClient::new(ClientId::new(client_id.clone()))
             .set_client_secret(ClientSecret::new(secret.expose().to_string()))
@@ -82,7 +82,7 @@ impl SignIn {
         // Bounded, timed and never redirected, like every outbound call.
         let http = crate::outbound::TokenEndpointClient(
             crate::outbound::client(config.bink.timeout)
-                .map_err(|e| format!("bink client: {e}"))?,
+                .map_err(|e| SetupError::new("bink.base_url", e))?,
         );
         Ok(Some(SignIn {
             oauth,
@@ -100,6 +100,12 @@ impl SignIn {
     /// An absolute URL on the proxy's public origin for a local path.
     pub fn absolute(&self, local_path: &str) -> String {
         format!("{}{local_path}", self.origin)
+    }
+
+    /// Where to send the browser afterwards: the request's `rd`, when it is a safe target
+    /// on the public origin, else `/`.
+    fn rd(&self, uri: &http::Uri) -> String {
+        redirect_target(query_param(uri.query(), "rd").as_deref(), &self.public_url)
     }
 
     /// `/oauth2/start?rd=<path>` on the public origin, for redirecting a navigation.
@@ -149,10 +155,7 @@ pub async fn start(State(auth): State<Arc<Authenticator>>, request: Request) -> 
     let Some(sign_in) = &auth.sign_in else {
         return ProxyError::NotFound.into_response();
     };
-    let rd = redirect_target(
-        query_param(request.uri().query(), "rd").as_deref(),
-        &sign_in.public_url,
-    );
+    let rd = sign_in.rd(request.uri());
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let (authorize_url, csrf) = sign_in
         .oauth
@@ -381,10 +384,7 @@ pub async fn sign_out(State(auth): State<Arc<Authenticator>>, request: Request) 
     let Some(sign_in) = &auth.sign_in else {
         return ProxyError::NotFound.into_response();
     };
-    let rd = redirect_target(
-        query_param(request.uri().query(), "rd").as_deref(),
-        &sign_in.public_url,
-    );
+    let rd = sign_in.rd(request.uri());
     let mut response = match sign_in.sessions.destroy(request.headers()).await {
         Ok(session) => {
             if let Some(session) = session {

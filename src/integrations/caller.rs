@@ -9,8 +9,8 @@ use http::request::Parts;
 use http::HeaderMap;
 
 use super::Integrations;
-use crate::error::ProxyError;
 use crate::auth::context::Context;
+use crate::error::ProxyError;
 use crate::identity::{AuthMethod, Caller};
 
 /// The caller (admitted by the auth layer) and the organization its integrations belong to.

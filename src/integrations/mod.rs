@@ -13,6 +13,7 @@ pub mod ui;
 use serde::Serialize;
 
 use crate::config::{IntegrationsConfig, OrganizationMode};
+use crate::error::SetupError;
 use crate::identity::Identity;
 
 use crypto::{Binding, CredentialCipher};
@@ -43,54 +44,63 @@ pub struct Integrations {
     pub public_origin: String,
 }
 
+const KEY: &str = "integrations.encryption_key";
+const DATABASE: &str = "integrations.database_url";
+
 impl Integrations {
     /// Connects to the database (migrating it) and proves every stored record's key is
     /// configured and correct: a wrong key is a start-up error, never garbage later.
     pub async fn start(
         config: &IntegrationsConfig,
         public_origin: String,
-    ) -> Result<Integrations, String> {
+    ) -> Result<Integrations, SetupError> {
         let key = config
             .encryption_key
             .as_ref()
-            .ok_or("integrations.encryption_key: required when integrations are enabled")?;
+            .ok_or_else(|| SetupError::new(KEY, "required when integrations are enabled"))?;
         let cipher = CredentialCipher::new(key, &config.previous_encryption_keys);
         let store = Store::connect(config.database_url.expose())
             .await
-            .map_err(|e| format!("integrations.database_url: cannot open the database: {e}"))?;
+            .map_err(|e| SetupError::new(DATABASE, format!("cannot open the database: {e}")))?;
         let samples = store
             .sample_per_key()
             .await
-            .map_err(|e| format!("integrations.database_url: cannot read integrations: {e}"))?;
+            .map_err(|e| SetupError::new(DATABASE, format!("cannot read integrations: {e}")))?;
         for record in samples {
             if !cipher.knows(&record.key_id) {
-                return Err(format!(
-                    "integrations.encryption_key: stored integrations were sealed with key {} which is neither \
-                     integrations.encryption_key nor in integrations.previous_encryption_keys",
-                    record.key_id
+                return Err(SetupError::new(
+                    KEY,
+                    format!(
+                        "stored integrations were sealed with key {} which is neither \
+                         integrations.encryption_key nor in integrations.previous_encryption_keys",
+                        record.key_id
+                    ),
                 ));
             }
             cipher
                 .open(&binding(&record), &record.credential, &record.key_id)
                 .map_err(|e| {
-                    format!(
-                        "integrations.encryption_key: integration {} does not decrypt: {e}",
-                        record.id
+                    SetupError::new(
+                        KEY,
+                        format!("integration {} does not decrypt: {e}", record.id),
                     )
                 })?;
         }
-        let client = |p: &crate::config::ProviderConfig| -> Result<Option<ApiClient>, String> {
+        let client = |p: &crate::config::ProviderConfig, key: &'static str| {
             p.api_key
                 .as_ref()
-                .map(|key| ApiClient::new(&p.base_url, key.clone(), config.provider_timeout))
+                .map(|api_key| {
+                    ApiClient::new(&p.base_url, api_key.clone(), config.provider_timeout)
+                })
                 .transpose()
+                .map_err(|e| SetupError::new(key, e))
         };
         Ok(Integrations {
             store,
             cipher,
             organization: config.organization,
-            bindbee: client(&config.bindbee)?.map(Bindbee::new),
-            kombo: client(&config.kombo)?.map(Kombo::new),
+            bindbee: client(&config.bindbee, "integrations.bindbee")?.map(Bindbee::new),
+            kombo: client(&config.kombo, "integrations.kombo")?.map(Kombo::new),
             bindbee_sdk: config.bindbee.sdk_url.clone(),
             kombo_sdk: config.kombo.sdk_url.clone(),
             public_origin,

@@ -37,8 +37,8 @@ pub struct RedisStore {
 impl RedisStore {
     /// Parses the URL; connects lazily, so a Redis outage at start-up is a 503 for
     /// session requests (and a failing `/ready`), not a proxy that will not start.
-    pub fn new(url: &str) -> Result<RedisStore, String> {
-        let client = redis::Client::open(url).map_err(|e| format!("session.redis_url: {e}"))?;
+    pub fn new(url: &str) -> Result<RedisStore, redis::RedisError> {
+        let client = redis::Client::open(url)?;
         Ok(RedisStore {
             client,
             connection: OnceCell::new(),

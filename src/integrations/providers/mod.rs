@@ -55,8 +55,12 @@ pub struct ApiClient {
 }
 
 impl ApiClient {
-    pub fn new(base: &Url, api_key: Secret, timeout: Duration) -> Result<ApiClient, String> {
-        let http = crate::outbound::client(timeout).map_err(|e| e.to_string())?;
+    pub fn new(
+        base: &Url,
+        api_key: Secret,
+        timeout: Duration,
+    ) -> Result<ApiClient, reqwest::Error> {
+        let http = crate::outbound::client(timeout)?;
         Ok(ApiClient {
             http,
             base: base.clone(),
