@@ -1,3 +1,6 @@
+//! The framing follower fed real request streams in pieces of every size: what hyper reads,
+//! it must read the same way.
+
 use super::h2::{FLAG_END_HEADERS, FRAME_CONTINUATION, FRAME_HEADERS};
 use super::*;
 
