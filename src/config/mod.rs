@@ -2,6 +2,7 @@
 //! validated once at start-up into typed values. Every problem is collected and reported
 //! together, each naming its key.
 
+mod access;
 mod env;
 mod raw;
 mod secret;
@@ -16,7 +17,7 @@ pub use env::{Env, NoEnv, ProcessEnv};
 pub use raw::{RawAccess, RawConfig, RawPolicy};
 pub use secret::{constant_time_eq, Secret};
 
-use crate::policy::AccessPolicy;
+use crate::policy::{AccessPolicy, Requirements};
 
 /// Defaults, mirrored in `config.toml.example` (a test checks the two agree).
 pub mod defaults {
@@ -331,7 +332,7 @@ impl Config {
         let sign_in = non_empty(&raw.bink.client_id).is_some();
         let session = validate_session(&raw.session, sign_in, &mut p);
         let tokens = validate_tokens(&raw.tokens, &mut p);
-        let access = AccessPolicy::from_raw(&raw.access, &mut p);
+        let access = access::validate_access(&raw.access, &mut p);
         let integrations = validate_integrations(&raw.integrations, &mut p);
         let headers = HeaderConfig {
             pass_authorization: raw.headers.pass_authorization.unwrap_or(false),
@@ -431,7 +432,7 @@ impl Config {
         out += &format!("negative_cache_ttl = {}\n", dur(t.negative_cache_ttl));
         out += &format!("cache_max_entries = {}\n", t.cache_max_entries);
         out += &format!("stale_if_error = {}\n\n", dur(t.stale_if_error));
-        out += &self.access.to_toml();
+        out += &access_toml(&self.access);
         out += "\n[headers]\n";
         out += &format!("pass_authorization = {}\n", h.pass_authorization);
         out += &format!("pass_access_token = {}\n", h.pass_access_token);
@@ -806,6 +807,51 @@ fn check_cookie_scope(server: &ServerConfig, session: &SessionConfig, p: &mut Pr
             );
         }
     }
+}
+
+/// `[access]` as TOML, in the form `[access]` is written (`skip_auth` entries as
+/// `"METHOD regex"`).
+pub(super) fn access_toml(access: &AccessPolicy) -> String {
+    let mut out = String::from("[access]\n");
+    out += &requirements_toml(&access.base);
+    let skip: Vec<String> = access
+        .skip_auth
+        .iter()
+        .map(|s| match &s.method {
+            Some(m) => format!("{m} {}", s.path.as_str()),
+            None => s.path.as_str().to_string(),
+        })
+        .collect();
+    out += &format!("skip_auth = {}\n", toml_list(&skip));
+    for r in &access.rules {
+        out += "\n[[access.rules]]\n";
+        out += &format!(
+            "path = {}\n",
+            toml::Value::String(r.path.as_str().to_string())
+        );
+        out += &requirements_toml(&r.requirements);
+    }
+    out
+}
+
+fn requirements_toml(r: &Requirements) -> String {
+    let plans: Vec<String> = r
+        .allowed_plans
+        .iter()
+        .map(|p| p.as_str().to_string())
+        .collect();
+    format!(
+        "allowed_emails = {}\nallowed_email_domains = {}\nallowed_usernames = {}\nallowed_plans = {}\nmin_verification_level = {}\n",
+        toml_list(&r.allowed_emails),
+        toml_list(&r.allowed_email_domains),
+        toml_list(&r.allowed_usernames),
+        toml_list(&plans),
+        r.min_verification_level
+    )
+}
+
+fn toml_list(items: &[String]) -> String {
+    toml::Value::Array(items.iter().cloned().map(toml::Value::String).collect()).to_string()
 }
 
 /// A URL with any password (`user:password@`, or a `password=` query parameter, which
