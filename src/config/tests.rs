@@ -3,9 +3,14 @@
 //! `config.toml.example`.
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
 
 use http::Method;
+use url::Url;
 
+use super::redact::access_toml;
 use super::*;
 use crate::identity::{Identity, Plan};
 use crate::policy::{AccessPolicy, Requirements};
