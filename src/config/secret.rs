@@ -1,5 +1,6 @@
-//! A string that must never be printed: `Debug` and `Display` show `[redacted]`, and
-//! equality runs in constant time so a comparison leaks nothing through its timing.
+//! Values that must never be printed: [`Secret`], a string whose `Debug` and `Display`
+//! show `[redacted]` and whose equality runs in constant time so a comparison leaks
+//! nothing through its timing, and [`SecretKey`], a 32-byte key decoded by [`parse_key`].
 
 use subtle::ConstantTimeEq;
 
@@ -44,6 +45,51 @@ impl Eq for Secret {}
 /// Byte equality whose running time depends only on the lengths.
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
+/// A 32-byte key whose `Debug` prints `[redacted]`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretKey(pub [u8; 32]);
+
+impl std::fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// Decodes a base64 (standard or URL-safe, padded or not) 32-byte key.
+pub fn parse_key(value: &str) -> Result<SecretKey, String> {
+    use base64::Engine;
+    let v = value.trim();
+    let engines = [
+        base64::engine::general_purpose::STANDARD,
+        base64::engine::general_purpose::URL_SAFE,
+    ];
+    let bytes = engines
+        .iter()
+        .find_map(|e| {
+            e.decode(v)
+                .ok()
+                .or_else(|| e.decode(v.trim_end_matches('=')).ok())
+        })
+        .or_else(|| {
+            base64::engine::general_purpose::STANDARD_NO_PAD
+                .decode(v.trim_end_matches('='))
+                .ok()
+        })
+        .or_else(|| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(v.trim_end_matches('='))
+                .ok()
+        })
+        .ok_or("must be base64 (run `bink-proxy gen-secret`)")?;
+    let key: [u8; 32] = bytes.try_into().map_err(|b: Vec<u8>| {
+        format!(
+            "must decode to 32 bytes, got {} (run `bink-proxy gen-secret`)",
+            b.len()
+        )
+    })?;
+    Ok(SecretKey(key))
 }
 
 #[cfg(test)]
