@@ -1,6 +1,6 @@
 //! `[access]`: who may pass once authenticated, and which paths need no authentication.
 //!
-//! Every decision is made on the normalised path (see `proxy::path`), the same path the
+//! Every decision is made on the normalised path (see `http::path`), the same path the
 //! upstream receives, so a matcher can never be fooled by an encoding the upstream undoes.
 //!
 //! This module only decides: the typed policy is built and validated from the

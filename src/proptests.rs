@@ -6,7 +6,7 @@
 use proptest::prelude::*;
 use url::Url;
 
-use crate::auth::redirect::safe_redirect;
+use crate::http::redirect::safe_redirect;
 use crate::auth::session::cookies::split_cookie_pairs;
 use crate::auth::session::seal::{Purpose, Sealer};
 use crate::http::path::normalize;

@@ -5,7 +5,7 @@
 //! URL parser, `url` crate) stays on that origin.
 #![no_main]
 
-use bink_proxy::auth::redirect::safe_redirect;
+use bink_proxy::http::redirect::safe_redirect;
 use libfuzzer_sys::fuzz_target;
 use url::Url;
 

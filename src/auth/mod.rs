@@ -6,7 +6,6 @@
 pub mod budget;
 pub mod cache;
 pub mod context;
-pub mod redirect;
 pub mod routes;
 pub mod session;
 pub mod signin;

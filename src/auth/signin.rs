@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 
 use super::cache::LookupError;
 use super::context::Context;
-use super::redirect::redirect_target;
+use crate::http::redirect::redirect_target;
 use super::session::cookies::{request_cookies, MAX_PENDING_LOGINS};
 use super::session::seal::Purpose;
 use super::session::store::StoreError;

@@ -149,7 +149,7 @@ fn validate_provider(
     );
     let sdk_url = non_empty(&r.sdk_url).or(default_sdk).map(str::to_string);
     if let Some(sdk) = &sdk_url {
-        if parse_http_url(sdk).is_err() && !crate::auth::redirect::is_local_path(sdk) {
+        if parse_http_url(sdk).is_err() && !crate::http::redirect::is_local_path(sdk) {
             p.add(
                 format!("{key}.sdk_url"),
                 "must be an http(s) URL or a path on the proxy",
