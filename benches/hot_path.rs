@@ -115,8 +115,8 @@ fn path_and_policy(c: &mut Criterion) {
 }
 
 fn session_and_redirect(c: &mut Criterion) {
-    use bink_proxy::http::redirect::safe_redirect;
     use bink_proxy::auth::session::seal::{Purpose, Sealer};
+    use bink_proxy::http::redirect::safe_redirect;
     let sealer = Sealer::new(&[7; 32]);
     let session = serde_json::json!({
         "identity": SAMPLE_USERS[3].identity(),

@@ -6,10 +6,10 @@
 use proptest::prelude::*;
 use url::Url;
 
-use crate::http::redirect::safe_redirect;
 use crate::auth::session::cookies::split_cookie_pairs;
 use crate::auth::session::seal::{Purpose, Sealer};
 use crate::http::path::normalize;
+use crate::http::redirect::safe_redirect;
 use crate::proxy::headers::{is_forwarding_header, is_identity_header, strip_identity_headers};
 use crate::proxy::scrub_client_headers;
 

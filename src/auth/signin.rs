@@ -22,7 +22,6 @@ use sha2::{Digest, Sha256};
 
 use super::cache::LookupError;
 use super::context::Context;
-use crate::http::redirect::redirect_target;
 use super::session::cookies::{request_cookies, MAX_PENDING_LOGINS};
 use super::session::seal::Purpose;
 use super::session::store::StoreError;
@@ -30,6 +29,7 @@ use super::session::{now_secs, Session, Sessions};
 use super::Authenticator;
 use crate::config::{constant_time_eq, Config};
 use crate::error::{ProxyError, SetupError};
+use crate::http::redirect::redirect_target;
 
 type OAuthClient =
     BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;

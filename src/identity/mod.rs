@@ -3,6 +3,8 @@
 //! the principal of one request, with how it authenticated and the credential it used.
 
 pub mod assertion;
+#[cfg(test)]
+pub mod fixtures;
 pub mod wire;
 
 use std::ops::{Deref, Range};

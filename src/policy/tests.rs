@@ -6,6 +6,7 @@
 use http::Method;
 
 use super::*;
+use crate::identity::fixtures::{user, with_plan, with_username};
 
 fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| s.to_string()).collect()
@@ -41,33 +42,6 @@ fn skip(method: Option<Method>, path: &str) -> AccessPolicy {
             path: Regex::new(path).unwrap(),
         }],
         ..AccessPolicy::default()
-    }
-}
-
-fn user(email: Option<&str>) -> Identity {
-    Identity {
-        id: "u-1".into(),
-        name: Some("Test User".into()),
-        email: email.map(str::to_string),
-        username: Some("tester".into()),
-        avatar: None,
-        plan: Plan::Free,
-        verification_level: 0,
-    }
-}
-
-fn with_username(username: Option<&str>) -> Identity {
-    Identity {
-        username: username.map(str::to_string),
-        ..user(Some("x@acme.com"))
-    }
-}
-
-fn with_plan(plan: Plan, verification_level: u8) -> Identity {
-    Identity {
-        plan,
-        verification_level,
-        ..user(Some("x@acme.com"))
     }
 }
 

@@ -7,6 +7,7 @@ use http::Method;
 
 use super::*;
 use crate::config::redact::access_toml;
+use crate::identity::fixtures::{user, with_plan};
 use crate::identity::{Identity, Plan};
 use crate::policy::AccessPolicy;
 
@@ -23,26 +24,6 @@ fn problem_keys(access: &str) -> Vec<String> {
     match Config::from_toml(&text, &NoEnv) {
         Ok(_) => panic!("expected a config error for {access}"),
         Err(e) => e.problems.into_iter().map(|p| p.key).collect(),
-    }
-}
-
-fn user(email: Option<&str>) -> Identity {
-    Identity {
-        id: "u-1".into(),
-        name: Some("Test User".into()),
-        email: email.map(str::to_string),
-        username: Some("tester".into()),
-        avatar: None,
-        plan: Plan::Free,
-        verification_level: 0,
-    }
-}
-
-fn with_plan(plan: Plan, verification_level: u8) -> Identity {
-    Identity {
-        plan,
-        verification_level,
-        ..user(Some("x@acme.com"))
     }
 }
 

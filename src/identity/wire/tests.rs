@@ -1,6 +1,7 @@
 //! Identity headers: value encoding and injection.
 
 use super::*;
+use crate::identity::fixtures::zoe as identity;
 use crate::identity::Plan;
 
 fn map(pairs: &[(&str, &str)]) -> HeaderMap {
@@ -17,18 +18,6 @@ fn map(pairs: &[(&str, &str)]) -> HeaderMap {
 /// Adds the identity headers of §6, as the proxy path does for a cached identity.
 fn inject_identity(headers: &mut HeaderMap, identity: &Identity, method: AuthMethod) {
     IdentityHeaders::of(identity).inject(headers, method);
-}
-
-fn identity() -> Identity {
-    Identity {
-        id: "u-42".into(),
-        name: Some("Zoë Example".into()),
-        email: Some("zoe@acme.com".into()),
-        username: Some("zoe".into()),
-        avatar: None,
-        plan: Plan::Business,
-        verification_level: 2,
-    }
 }
 
 // ---- encode_value ---------------------------------------------------------------------

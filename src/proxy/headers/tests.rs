@@ -5,8 +5,9 @@ use http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, HOST};
 
 use super::*;
 use crate::http::names::*;
+use crate::identity::fixtures::zoe as identity;
 use crate::identity::wire::IdentityHeaders;
-use crate::identity::{AuthMethod, Identity, Plan};
+use crate::identity::{AuthMethod, Identity};
 
 fn map(pairs: &[(&str, &str)]) -> HeaderMap {
     let mut h = HeaderMap::new();
@@ -28,18 +29,6 @@ fn names(h: &HeaderMap) -> Vec<&str> {
     let mut v: Vec<&str> = h.keys().map(HeaderName::as_str).collect();
     v.sort_unstable();
     v
-}
-
-fn identity() -> Identity {
-    Identity {
-        id: "u-42".into(),
-        name: Some("Zoë Example".into()),
-        email: Some("zoe@acme.com".into()),
-        username: Some("zoe".into()),
-        avatar: None,
-        plan: Plan::Business,
-        verification_level: 2,
-    }
 }
 
 // ---- is_identity_header ---------------------------------------------------------------
