@@ -16,102 +16,16 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::error::html_escape;
-use crate::identity::{Identity, Plan};
+use crate::identity::Identity;
+
+pub use super::common::Fault;
+pub use super::users::{SampleUser, SAMPLE_USERS};
 
 /// The OAuth client every sandbox knows (any loopback redirect URI is accepted for it).
 pub const SANDBOX_CLIENT_ID: &str = "bink-proxy-sandbox";
 pub const SANDBOX_CLIENT_SECRET: &str = "sandbox-client-secret";
 /// How long an authorization code stays redeemable.
 const CODE_TTL: Duration = Duration::from_secs(60);
-
-/// A sample account: its personal access token and profile.
-pub struct SampleUser {
-    pub pat: &'static str,
-    pub id: &'static str,
-    pub username: Option<&'static str>,
-    pub name: Option<&'static str>,
-    pub email: Option<&'static str>,
-    pub plan: Plan,
-    pub verification_level: u8,
-}
-
-/// Every plan and verification level, a user without email and a non-ASCII name.
-pub const SAMPLE_USERS: &[SampleUser] = &[
-    SampleUser {
-        pat: "bink_pat_sandbox_ada_free",
-        id: "usr_ada",
-        username: Some("ada"),
-        name: Some("Ada Lovelace"),
-        email: Some("ada@example.com"),
-        plan: Plan::Free,
-        verification_level: 0,
-    },
-    SampleUser {
-        pat: "bink_pat_sandbox_ben_verified",
-        id: "usr_ben",
-        username: Some("ben"),
-        name: Some("Ben Okafor"),
-        email: Some("ben@acme.com"),
-        plan: Plan::Verified,
-        verification_level: 1,
-    },
-    SampleUser {
-        pat: "bink_pat_sandbox_cleo_business",
-        id: "usr_cleo",
-        username: Some("cleo"),
-        name: Some("Cleo Park"),
-        email: Some("cleo@acme.com"),
-        plan: Plan::Business,
-        verification_level: 2,
-    },
-    SampleUser {
-        pat: "bink_pat_sandbox_zoe_unicode",
-        id: "usr_zoe",
-        username: Some("zoe"),
-        name: Some("Zoë Ångström"),
-        email: Some("zoe@example.org"),
-        plan: Plan::Business,
-        verification_level: 1,
-    },
-    SampleUser {
-        pat: "bink_pat_sandbox_ghost_noemail",
-        id: "usr_ghost",
-        username: None,
-        name: None,
-        email: None,
-        plan: Plan::Verified,
-        verification_level: 2,
-    },
-];
-
-impl SampleUser {
-    pub fn identity(&self) -> Identity {
-        Identity {
-            id: self.id.into(),
-            name: self.name.map(Into::into),
-            email: self.email.map(Into::into),
-            username: self.username.map(Into::into),
-            avatar: None,
-            plan: self.plan,
-            verification_level: self.verification_level,
-        }
-    }
-}
-
-/// How the sandbox misbehaves, for outage tests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Fault {
-    #[default]
-    None,
-    /// Answer with this status (500, 502, 429, ...).
-    Status(u16),
-    /// Answer 200 with a body that is not the documented JSON.
-    Garbage,
-    /// Answer correctly after this delay.
-    Delay(Duration),
-    /// Answer with a redirect to another host (must not be followed).
-    Redirect,
-}
 
 /// An authorization code and everything it is bound to.
 struct Grant {

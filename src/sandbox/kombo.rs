@@ -25,11 +25,11 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::bindbee::{
-    apply_fault, authorized, connect_page_response, is_slug, javascript, lock, mount_path,
-    no_store, page_script, parse_json, random_token, required_str, Brand,
+use super::common::{
+    is_slug, javascript, lock, mount_path, no_store, parse_json, random_token, required_str, Api,
+    Fault, Links,
 };
-use super::bink::Fault;
+use super::connect_page::{connect_page_response, link_not_found, page_script, Brand};
 use crate::error::html_escape;
 
 /// The categories Kombo's create-link accepts.
@@ -56,16 +56,12 @@ impl Link {
 
 #[derive(Default)]
 struct Inner {
-    api_key: String,
-    /// link token (`lk_...`) → what it was created for.
-    links: Mutex<HashMap<String, Link>>,
+    links: Links<Link>,
     /// activation token → the link it was minted for (removed on first exchange).
     activation: Mutex<HashMap<String, Link>>,
     /// (origin id, tool) → integration id: reconnecting the same tool for the same
     /// organization yields the same integration.
     integrations: Mutex<HashMap<(String, String), String>>,
-    last_request: Mutex<Option<Value>>,
-    fault: RwLock<Fault>,
     exchange_by_token_missing: AtomicBool,
     origin_override: RwLock<Option<String>>,
     create_link_calls: AtomicU64,
@@ -78,6 +74,7 @@ struct Inner {
 /// A handle to a sandbox Kombo; clones share state.
 #[derive(Clone)]
 pub struct SandboxKombo {
+    api: Arc<Api>,
     inner: Arc<Inner>,
 }
 
@@ -90,6 +87,7 @@ struct Ctx {
 const BRAND: Brand = Brand {
     prefix: "kombo",
     name: "Kombo Connect",
+    vendor: "Kombo",
     accent: "#0f766e",
     focus: "#5eead4",
     dismiss_id: "close",
@@ -100,15 +98,13 @@ impl SandboxKombo {
     /// A sandbox accepting `Authorization: Bearer <api_key>` on its API endpoints.
     pub fn new(api_key: &str) -> SandboxKombo {
         SandboxKombo {
-            inner: Arc::new(Inner {
-                api_key: api_key.to_string(),
-                ..Inner::default()
-            }),
+            api: Arc::new(Api::new(api_key, error_body, error_body)),
+            inner: Arc::default(),
         }
     }
 
     pub fn api_key(&self) -> &str {
-        &self.inner.api_key
+        self.api.api_key()
     }
 
     /// The routes, to be nested by the caller; `public_base` is the absolute URL of the
@@ -138,9 +134,7 @@ impl SandboxKombo {
     /// Makes the API endpoints (create-link, integration-by-token, activate-integration)
     /// misbehave.
     pub fn set_fault(&self, fault: Fault) {
-        if let Ok(mut f) = self.inner.fault.write() {
-            *f = fault;
-        }
+        self.api.set_fault(fault);
     }
 
     /// When set, integration-by-token answers 404 for every token (without consuming it),
@@ -169,7 +163,7 @@ impl SandboxKombo {
                 .map(|(_, v)| v.into_owned())?,
             Err(_) => link_or_token.to_string(),
         };
-        let link = lock(&self.inner.links).get(&token).cloned()?;
+        let link = self.inner.links.get(&token)?;
         let activation_token = random_token("at_");
         lock(&self.inner.activation).insert(activation_token.clone(), link);
         Some(activation_token)
@@ -177,7 +171,7 @@ impl SandboxKombo {
 
     /// The last create-link body received (with a valid API key), valid or not.
     pub fn last_request(&self) -> Option<Value> {
-        lock(&self.inner.last_request).clone()
+        self.inner.links.last_request()
     }
 
     pub fn create_link_calls(&self) -> u64 {
@@ -198,10 +192,6 @@ impl SandboxKombo {
 
     pub fn activate_integration_calls(&self) -> u64 {
         self.inner.activate_integration_calls.load(Ordering::SeqCst)
-    }
-
-    fn fault(&self) -> Fault {
-        self.inner.fault.read().map(|f| *f).unwrap_or_default()
     }
 
     /// Redeems an activation token once: the integration it stands for, or 404.
@@ -243,10 +233,6 @@ fn error_body(message: &str) -> Value {
     json!({"status": "error", "error": {"message": message}})
 }
 
-fn unauthorized() -> Response {
-    error(StatusCode::UNAUTHORIZED, "Invalid or missing API key")
-}
-
 /// `POST /v1/connect/create-link`
 async fn create_link(State(ctx): State<Ctx>, headers: HeaderMap, body: Bytes) -> Response {
     let sandbox = &ctx.sandbox;
@@ -254,23 +240,14 @@ async fn create_link(State(ctx): State<Ctx>, headers: HeaderMap, body: Bytes) ->
         .inner
         .create_link_calls
         .fetch_add(1, Ordering::SeqCst);
-    if let Some(r) = apply_fault(sandbox.fault(), error_body).await {
-        return r;
-    }
-    if !authorized(&headers, &sandbox.inner.api_key) {
-        return unauthorized();
-    }
-    let body = match serde_json::from_slice::<Value>(&body) {
-        Ok(v) => v,
-        Err(e) => return error(StatusCode::BAD_REQUEST, &format!("invalid JSON body: {e}")),
+    let links = &sandbox.inner.links;
+    let token = match links
+        .create(&sandbox.api, &headers, &body, "lk_", validate_link_request)
+        .await
+    {
+        Ok(token) => token,
+        Err(r) => return r,
     };
-    *lock(&sandbox.inner.last_request) = Some(body.clone());
-    let link = match validate_link_request(&body) {
-        Ok(link) => link,
-        Err(why) => return error(StatusCode::BAD_REQUEST, &why),
-    };
-    let token = random_token("lk_");
-    lock(&sandbox.inner.links).insert(token.clone(), link);
     Json(json!({
         "status": "success",
         "data": { "link": format!("{}/connect?token={token}", ctx.public_base) }
@@ -344,7 +321,7 @@ async fn connect_page(State(ctx): State<Ctx>, Query(q): Query<ConnectQuery>) -> 
         .connect_page_calls
         .fetch_add(1, Ordering::SeqCst);
     let token = q.token.as_deref().unwrap_or_default();
-    let link = lock(&sandbox.inner.links).get(token).cloned();
+    let link = sandbox.inner.links.get(token);
     let complete_url = format!("{}/connect/complete", mount_path(&ctx.public_base));
     let script = page_script(
         "kombo",
@@ -382,19 +359,7 @@ async fn connect_page(State(ctx): State<Ctx>, Query(q): Query<ConnectQuery>) -> 
                 &script,
             )
         }
-        None => connect_page_response(
-            StatusCode::NOT_FOUND,
-            &BRAND,
-            "Link not found — Kombo",
-            "en",
-            "",
-            &complete_url,
-            "<h1 id=\"kombo-title\">This link is invalid or has expired</h1>\
-             <p id=\"kombo-desc\" class=\"note\">Close this window and start the connection \
-             again.</p>",
-            None,
-            &script,
-        ),
+        None => link_not_found(&BRAND, &complete_url, &script),
     }
 }
 
@@ -431,18 +396,16 @@ async fn integration_by_token(
         .inner
         .integration_by_token_calls
         .fetch_add(1, Ordering::SeqCst);
-    if let Some(r) = apply_fault(sandbox.fault(), error_body).await {
-        return r;
-    }
     if sandbox
         .inner
         .exchange_by_token_missing
         .load(Ordering::SeqCst)
     {
+        // As if the endpoint did not exist (older deployments).
         return error(StatusCode::NOT_FOUND, "not found");
     }
-    if !authorized(&headers, &sandbox.inner.api_key) {
-        return unauthorized();
+    if let Some(r) = sandbox.api.guard(&headers).await {
+        return r;
     }
     sandbox.exchange(&token)
 }
@@ -454,11 +417,8 @@ async fn activate_integration(State(ctx): State<Ctx>, headers: HeaderMap, body: 
         .inner
         .activate_integration_calls
         .fetch_add(1, Ordering::SeqCst);
-    if let Some(r) = apply_fault(sandbox.fault(), error_body).await {
+    if let Some(r) = sandbox.api.guard(&headers).await {
         return r;
-    }
-    if !authorized(&headers, &sandbox.inner.api_key) {
-        return unauthorized();
     }
     let body = match parse_json(&body) {
         Ok(v) => v,

@@ -1,11 +1,14 @@
-//! Stand-ins for the outside world, used by `dev`, `sandbox` and the test suite: a Bink
-//! user endpoint with fixed personal access tokens, and a demo upstream that shows what
-//! it received.
+//! Stand-ins for the outside world, used by `dev`, `sandbox` and the test suite: Bink
+//! (sign-in and the user endpoint, with fixed personal access tokens), Bindbee and Kombo,
+//! and a demo upstream that shows what it received.
 
 pub mod bindbee;
 pub mod bink;
+mod common;
+mod connect_page;
 pub mod kombo;
 pub mod upstream;
+pub mod users;
 
 use std::net::SocketAddr;
 

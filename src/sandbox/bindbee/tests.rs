@@ -1,24 +1,13 @@
 use super::*;
-use std::net::SocketAddr;
+use crate::sandbox::common::{complete, post_with_key, serve_nested};
 use std::time::{Duration, Instant};
 
 const KEY: &str = "bindbee_test_key";
 
 /// Serves a sandbox nested at `/bindbee`; returns it and the mount's URL.
 async fn serve() -> (SandboxBindbee, String) {
-    let port = {
-        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let base = format!("http://127.0.0.1:{port}/bindbee");
     let b = SandboxBindbee::new(KEY);
-    let addr = crate::sandbox::spawn(
-        Router::new().nest("/bindbee", b.router(&base)),
-        SocketAddr::from(([127, 0, 0, 1], port)),
-    )
-    .await
-    .unwrap();
-    assert_eq!(addr.port(), port);
+    let base = serve_nested("/bindbee", |base| b.router(base)).await;
     (b, base)
 }
 
@@ -31,13 +20,12 @@ fn link_body() -> Value {
 }
 
 async fn create(base: &str, key: &str, body: &Value) -> reqwest::Response {
-    reqwest::Client::new()
-        .post(format!("{base}/api/embedded/v1/link/create-link-token"))
-        .bearer_auth(key)
-        .json(body)
-        .send()
-        .await
-        .unwrap()
+    post_with_key(
+        format!("{base}/api/embedded/v1/link/create-link-token"),
+        key,
+        body,
+    )
+    .await
 }
 
 async fn exchange(base: &str, key: &str, tt: &str) -> reqwest::Response {
@@ -137,17 +125,9 @@ async fn full_flow_is_single_use() {
     assert!(html.contains("bindbee:success"));
 
     // The browser side mints a temporary token without the API key.
-    let r = reqwest::Client::new()
-        .post(format!("{base}/connect/complete"))
-        .json(&json!({ "link_token": link_token }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let tt = r.json::<Value>().await.unwrap()["temporary_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (status, answer) = complete(&base, &json!({ "link_token": link_token })).await;
+    assert_eq!(status, 200);
+    let tt = answer["temporary_token"].as_str().unwrap().to_string();
     assert!(tt.starts_with("tt_"));
 
     let r = exchange(&base, KEY, &tt).await;
@@ -181,13 +161,10 @@ async fn full_flow_is_single_use() {
 async fn unknown_links_are_404() {
     let (b, base) = serve().await;
     assert!(b.complete_link("lt_nope").is_none());
-    let r = reqwest::Client::new()
-        .post(format!("{base}/connect/complete"))
-        .json(&json!({ "link_token": "lt_nope" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 404);
+    assert_eq!(
+        complete(&base, &json!({ "link_token": "lt_nope" })).await.0,
+        404
+    );
     let r = reqwest::get(format!("{base}/connect?link_token=%3Cscript%3E"))
         .await
         .unwrap();

@@ -1,24 +1,13 @@
 use super::*;
-use std::net::SocketAddr;
+use crate::sandbox::common::{complete, post_with_key, serve_nested};
 use std::time::{Duration, Instant};
 
 const KEY: &str = "kombo_test_key";
 
 /// Serves a sandbox nested at `/kombo`; returns it and the mount's URL.
 async fn serve() -> (SandboxKombo, String) {
-    let port = {
-        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let base = format!("http://127.0.0.1:{port}/kombo");
     let k = SandboxKombo::new(KEY);
-    let addr = crate::sandbox::spawn(
-        Router::new().nest("/kombo", k.router(&base)),
-        SocketAddr::from(([127, 0, 0, 1], port)),
-    )
-    .await
-    .unwrap();
-    assert_eq!(addr.port(), port);
+    let base = serve_nested("/kombo", |base| k.router(base)).await;
     (k, base)
 }
 
@@ -35,13 +24,7 @@ fn link_body() -> Value {
 }
 
 async fn create(base: &str, key: &str, body: &Value) -> reqwest::Response {
-    reqwest::Client::new()
-        .post(format!("{base}/v1/connect/create-link"))
-        .bearer_auth(key)
-        .json(body)
-        .send()
-        .await
-        .unwrap()
+    post_with_key(format!("{base}/v1/connect/create-link"), key, body).await
 }
 
 async fn link(base: &str, body: &Value) -> String {
@@ -165,17 +148,9 @@ async fn full_flow_is_single_use() {
     assert!(html.contains("window.parent"));
 
     let token = link.split("token=").nth(1).unwrap();
-    let r = reqwest::Client::new()
-        .post(format!("{base}/connect/complete"))
-        .json(&json!({ "token": token }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let at = r.json::<Value>().await.unwrap()["activation_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (status, answer) = complete(&base, &json!({ "token": token })).await;
+    assert_eq!(status, 200);
+    let at = answer["activation_token"].as_str().unwrap().to_string();
     assert!(at.starts_with("at_"));
 
     let r = by_token(&base, KEY, &at).await;
@@ -223,13 +198,7 @@ async fn default_tool_and_unknown_links() {
     assert!(k
         .complete_link(&format!("{base}/connect?token=lk_nope"))
         .is_none());
-    let r = reqwest::Client::new()
-        .post(format!("{base}/connect/complete"))
-        .json(&json!({ "token": "lk_nope" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 404);
+    assert_eq!(complete(&base, &json!({ "token": "lk_nope" })).await.0, 404);
     let r = reqwest::get(format!("{base}/connect?token=%22%3E%3Cscript%3E"))
         .await
         .unwrap();
