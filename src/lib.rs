@@ -18,6 +18,7 @@ pub mod policy;
 #[cfg(test)]
 mod proptests;
 pub mod proxy;
+#[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod server;
 pub mod telemetry;

@@ -6,14 +6,20 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+#[cfg(feature = "sandbox")]
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+#[cfg(feature = "sandbox")]
 use anyhow::Context;
 use base64::Engine;
-use bink_proxy::config::{Config, NoEnv, ProcessEnv, Source};
+#[cfg(feature = "sandbox")]
+use bink_proxy::config::NoEnv;
+use bink_proxy::config::{Config, ProcessEnv, Source};
+#[cfg(feature = "sandbox")]
 use bink_proxy::sandbox::bink::{SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET};
+#[cfg(feature = "sandbox")]
 use bink_proxy::sandbox::{self, Sandboxes, SAMPLE_USERS};
 use bink_proxy::telemetry::{self, LogFormat};
 use bink_proxy::StartError;
@@ -47,11 +53,13 @@ enum Command {
         config: Option<PathBuf>,
     },
     /// A self-contained demo on loopback: proxy, sandbox Bink and a demo upstream.
+    #[cfg(feature = "sandbox")]
     Dev {
         #[arg(long, default_value_t = 4180)]
         port: u16,
     },
     /// Only the sandbox services (Bink on PORT, the demo upstream on PORT+1).
+    #[cfg(feature = "sandbox")]
     Sandbox {
         #[arg(long, default_value_t = 4190)]
         port: u16,
@@ -95,7 +103,9 @@ fn main() -> ExitCode {
             };
             run_async(serve(config))
         }
+        #[cfg(feature = "sandbox")]
         Command::Dev { port } => run_async(dev(port)),
+        #[cfg(feature = "sandbox")]
         Command::Sandbox { port } => run_async(sandbox_only(port)),
     }
 }
@@ -150,6 +160,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+#[cfg(feature = "sandbox")]
 async fn dev(port: u16) -> anyhow::Result<()> {
     let (sandboxes, upstream_url) = start_sandbox(0).await?;
     let bink_url = sandboxes.bink_url();
@@ -206,6 +217,7 @@ async fn dev(port: u16) -> anyhow::Result<()> {
     Ok(())
 }
 
+#[cfg(feature = "sandbox")]
 async fn sandbox_only(port: u16) -> anyhow::Result<()> {
     let (sandboxes, upstream_url) = start_sandbox(port).await?;
     println!("sandbox Bink:    {}  (bink.base_url)", sandboxes.bink_url());
@@ -230,6 +242,7 @@ async fn sandbox_only(port: u16) -> anyhow::Result<()> {
 }
 
 /// Starts the sandboxes on `port` (0 = any) and the demo upstream on the next port.
+#[cfg(feature = "sandbox")]
 async fn start_sandbox(port: u16) -> anyhow::Result<(Sandboxes, String)> {
     let sandboxes = Sandboxes::spawn(SocketAddr::from(([127, 0, 0, 1], port)))
         .await
