@@ -9,3 +9,16 @@ pub mod names;
 pub mod path;
 pub mod peer;
 pub mod redirect;
+
+/// A header map from `(name, value)` pairs, repeats kept, for the unit tests.
+#[cfg(test)]
+pub fn header_map(pairs: &[(&str, &str)]) -> ::http::HeaderMap {
+    let mut h = ::http::HeaderMap::new();
+    for (name, value) in pairs {
+        h.append(
+            ::http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+            ::http::HeaderValue::from_str(value).unwrap(),
+        );
+    }
+    h
+}

@@ -288,9 +288,9 @@ struct CompleteBody {
 async fn complete(State(ctx): State<Ctx>, body: Bytes) -> Response {
     let sandbox = &ctx.sandbox;
     sandbox.inner.complete_calls.fetch_add(1, Ordering::SeqCst);
-    let body: CompleteBody = match serde_json::from_slice(&body) {
+    let body: CompleteBody = match sandbox.api.body(&body) {
         Ok(b) => b,
-        Err(e) => return detail(StatusCode::BAD_REQUEST, &format!("invalid body: {e}")),
+        Err(r) => return r,
     };
     match sandbox.complete_link(&body.link_token) {
         Some(temporary_token) => no_store(Json(json!({ "temporary_token": temporary_token }))),

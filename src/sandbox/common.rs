@@ -79,6 +79,13 @@ impl Api {
         None
     }
 
+    /// A browser-side body (the connect page's POST) read as `T`, or the vendor's 400.
+    #[allow(clippy::result_large_err)]
+    pub fn body<T: serde::de::DeserializeOwned>(&self, body: &[u8]) -> Result<T, Response> {
+        serde_json::from_slice(body)
+            .map_err(|e| self.error(StatusCode::BAD_REQUEST, &format!("invalid body: {e}")))
+    }
+
     /// A request body as JSON, or the vendor's 400. (A large `Err`, and no matter: a
     /// sandbox endpoint, handed straight back as the answer.)
     #[allow(clippy::result_large_err)]

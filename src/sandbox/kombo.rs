@@ -372,9 +372,9 @@ struct TokenBody {
 async fn complete(State(ctx): State<Ctx>, body: Bytes) -> Response {
     let sandbox = &ctx.sandbox;
     sandbox.inner.complete_calls.fetch_add(1, Ordering::SeqCst);
-    let body: TokenBody = match serde_json::from_slice(&body) {
+    let body: TokenBody = match sandbox.api.body(&body) {
         Ok(b) => b,
-        Err(e) => return error(StatusCode::BAD_REQUEST, &format!("invalid body: {e}")),
+        Err(r) => return r,
     };
     if !body.token.starts_with("lk_") {
         return error(StatusCode::NOT_FOUND, "not found");

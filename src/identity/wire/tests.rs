@@ -1,19 +1,9 @@
 //! Identity headers: value encoding and injection.
 
 use super::*;
+use crate::http::header_map as map;
 use crate::identity::fixtures::zoe as identity;
 use crate::identity::Plan;
-
-fn map(pairs: &[(&str, &str)]) -> HeaderMap {
-    let mut h = HeaderMap::new();
-    for (name, value) in pairs {
-        h.append(
-            HeaderName::from_bytes(name.as_bytes()).unwrap(),
-            HeaderValue::from_str(value).unwrap(),
-        );
-    }
-    h
-}
 
 /// Adds the identity headers of §6, as the proxy path does for a cached identity.
 fn inject_identity(headers: &mut HeaderMap, identity: &Identity, method: AuthMethod) {

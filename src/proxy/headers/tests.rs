@@ -4,21 +4,11 @@
 use http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, HOST};
 
 use super::*;
+use crate::http::header_map as map;
 use crate::http::names::*;
 use crate::identity::fixtures::zoe as identity;
 use crate::identity::wire::IdentityHeaders;
 use crate::identity::{AuthMethod, Identity};
-
-fn map(pairs: &[(&str, &str)]) -> HeaderMap {
-    let mut h = HeaderMap::new();
-    for (name, value) in pairs {
-        h.append(
-            HeaderName::from_bytes(name.as_bytes()).unwrap(),
-            HeaderValue::from_str(value).unwrap(),
-        );
-    }
-    h
-}
 
 /// Adds the identity headers of §6, as the proxy path does for a cached identity.
 fn inject_identity(headers: &mut HeaderMap, identity: &Identity, method: AuthMethod) {
