@@ -68,3 +68,25 @@ impl std::ops::Deref for Context {
         &self.0
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_route_without_its_context_is_refused_never_given_a_made_up_peer() {
+        let (mut parts, ()) = http::Request::new(()).into_parts();
+        let missing = Context::from_request_parts(&mut parts, &()).await;
+        assert!(matches!(missing, Err(ProxyError::Internal)));
+
+        let path = RequestPath::new(parts.uri.clone(), None);
+        let ctx = Arc::new(RequestContext::new(
+            Peer::new(([192, 0, 2, 7], 4711).into(), false),
+            path,
+        ));
+        parts.extensions.insert(ctx);
+        let found = Context::from_request_parts(&mut parts, &()).await.unwrap();
+        assert_eq!(found.peer.addr.ip().to_string(), "192.0.2.7");
+        assert!(found.caller().is_none());
+    }
+}
