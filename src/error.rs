@@ -52,6 +52,17 @@ pub enum ProxyError {
     ProviderNotConfigured,
     #[error("the provider rejected the request: {0}")]
     ProviderRejected(String),
+    /// The vendor's rate limit; carries the vendor's `Retry-After` value when it sent one.
+    #[error("the provider's rate limit was reached; try again later")]
+    ProviderRateLimited(Option<String>),
+    #[error("the token from the vendor's connection flow is unknown or expired; start the connection again")]
+    VendorTokenInvalid,
+    #[error(
+        "this provider needs an email address for the person connecting, and your account has none"
+    )]
+    EmailRequired,
+    #[error("reconnecting is not available for this provider: disconnect and connect again")]
+    RelinkNotSupported,
     #[error("the provider failed to answer properly")]
     ProviderFailed,
     #[error("the provider did not answer in time")]
@@ -126,6 +137,9 @@ impl ProxyError {
             SignInDenied => meta(S::FORBIDDEN, "access_denied"),
             CsrfRejected => meta(S::FORBIDDEN, "csrf_check_failed"),
             OrganizationMismatch => meta(S::FORBIDDEN, "organization_mismatch"),
+            VendorTokenInvalid => meta(S::BAD_REQUEST, "invalid_token"),
+            EmailRequired => meta(S::UNPROCESSABLE_ENTITY, "email_required"),
+            RelinkNotSupported => meta(S::CONFLICT, "relink_not_supported"),
             NoOrganization => meta(S::FORBIDDEN, "organization_unavailable"),
             NotFound => meta(S::NOT_FOUND, "not_found"),
             ProviderNotConfigured => meta(S::NOT_FOUND, "provider_not_configured"),
@@ -137,6 +151,9 @@ impl ProxyError {
             IdentityProviderUnavailable => outage("identity_provider_unavailable"),
             // A vendor.
             ProviderRejected(_) => meta(S::BAD_GATEWAY, "provider_rejected"),
+            // 429 rather than 502: with the vendor's `Retry-After` a client can wait and
+            // retry, which RFC 9110 gives no meaning on a 502.
+            ProviderRateLimited(_) => meta(S::TOO_MANY_REQUESTS, "provider_rate_limited"),
             ProviderFailed => meta(S::BAD_GATEWAY, "provider_error"),
             ProviderTimeout => meta(S::GATEWAY_TIMEOUT, "provider_timeout"),
             ProviderUnreachable => meta(S::GATEWAY_TIMEOUT, "provider_unreachable"),
@@ -191,6 +208,11 @@ impl ProxyError {
         }
         if meta.retry {
             headers.insert(RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
+        }
+        if let ProxyError::ProviderRateLimited(Some(after)) = self {
+            if let Ok(v) = HeaderValue::from_str(after) {
+                headers.insert(RETRY_AFTER, v);
+            }
         }
         response
     }

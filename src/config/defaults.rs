@@ -15,6 +15,9 @@ pub const REDIS_URL: &str = "redis://127.0.0.1:6379";
 pub const DATABASE_URL: &str = "sqlite://bink-proxy.db";
 pub const PROVIDER_TIMEOUT: &str = "10s";
 pub const BINDBEE_BASE_URL: &str = "https://api.bindbee.dev";
+/// Bindbee's published embed script (sets `window.BindbeeEmbed`: `initialize`, `open`,
+/// `destroy`).
+pub const BINDBEE_SDK_URL: &str = "https://cdn.bindbee.dev/initialize.min.js";
 pub const KOMBO_BASE_URL: &str = "https://api.kombo.dev/v1";
 /// Kombo's documented CDN build of `@kombo-api/connect` (sets `window.KomboConnect`).
 pub const KOMBO_SDK_URL: &str = "https://unpkg.com/@kombo-api/connect@1.3.0/dist/index.js";

@@ -39,8 +39,12 @@ pub struct ProviderConfig {
     /// `None`: the provider is not configured (its routes answer 404).
     pub api_key: Option<Secret>,
     pub base_url: Url,
-    /// The vendor's front-end script loaded by `/integrations/ui` and `connect.js`.
-    pub sdk_url: Option<String>,
+    /// The vendor's front-end script loaded by `/integrations/ui` and `connect.js`
+    /// (defaults: the vendors' published CDN scripts).
+    pub sdk_url: String,
+    /// A Subresource Integrity value for that script (`sha384-…`), when the operator
+    /// pins one.
+    pub sdk_integrity: Option<String>,
 }
 
 pub(super) fn validate_integrations(
@@ -112,12 +116,18 @@ pub(super) fn validate_integrations(
             None
         }
     };
-    let bindbee = validate_provider(&r.bindbee, "bindbee", defaults::BINDBEE_BASE_URL, None, p);
+    let bindbee = validate_provider(
+        &r.bindbee,
+        "bindbee",
+        defaults::BINDBEE_BASE_URL,
+        defaults::BINDBEE_SDK_URL,
+        p,
+    );
     let kombo = validate_provider(
         &r.kombo,
         "kombo",
         defaults::KOMBO_BASE_URL,
-        Some(defaults::KOMBO_SDK_URL),
+        defaults::KOMBO_SDK_URL,
         p,
     );
     Some(IntegrationsConfig {
@@ -136,7 +146,7 @@ fn validate_provider(
     r: &RawProvider,
     name: &str,
     default_base: &str,
-    default_sdk: Option<&str>,
+    default_sdk: &str,
     p: &mut Problems,
 ) -> Option<ProviderConfig> {
     let key = format!("integrations.{name}");
@@ -147,23 +157,43 @@ fn validate_provider(
         default_base,
         parse_http_url,
     );
-    let sdk_url = non_empty(&r.sdk_url).or(default_sdk).map(str::to_string);
-    if let Some(sdk) = &sdk_url {
-        if parse_http_url(sdk).is_err() && !crate::http::redirect::is_local_path(sdk) {
-            p.add(
-                format!("{key}.sdk_url"),
-                "must be an http(s) URL or a path on the proxy",
-            );
-        }
-    } else if api_key.is_some() {
+    let sdk_url = non_empty(&r.sdk_url).unwrap_or(default_sdk).to_string();
+    if parse_http_url(&sdk_url).is_err() && !crate::http::redirect::is_local_path(&sdk_url) {
         p.add(
             format!("{key}.sdk_url"),
-            "required when the provider is configured: the URL of the vendor's front-end script",
+            "must be an http(s) URL or a path on the proxy",
+        );
+    }
+    let sdk_integrity = non_empty(&r.sdk_integrity).map(str::to_string);
+    if sdk_integrity.as_deref().is_some_and(|v| !is_sri(v)) {
+        p.add(
+            format!("{key}.sdk_integrity"),
+            "must be a Subresource Integrity value: sha256-, sha384- or sha512- followed by \
+             the base64 digest (e.g. from `openssl dgst -sha384 -binary script.js | openssl base64 -A`)",
         );
     }
     Some(ProviderConfig {
         api_key,
         base_url: base_url?,
         sdk_url,
+        sdk_integrity,
+    })
+}
+
+/// One SRI hash expression (`sha384-<base64 digest of the right length>`), space-separated
+/// alternatives allowed as in the `integrity` attribute.
+fn is_sri(value: &str) -> bool {
+    use base64::Engine;
+    value.split_ascii_whitespace().all(|hash| {
+        let (algorithm, digest) = hash.split_once('-').unwrap_or(("", ""));
+        let length = match algorithm {
+            "sha256" => 32,
+            "sha384" => 48,
+            "sha512" => 64,
+            _ => return false,
+        };
+        base64::engine::general_purpose::STANDARD
+            .decode(digest)
+            .is_ok_and(|d| d.len() == length)
     })
 }

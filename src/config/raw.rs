@@ -42,6 +42,7 @@ pub struct RawProvider {
     pub api_key_file: Option<String>,
     pub base_url: Option<String>,
     pub sdk_url: Option<String>,
+    pub sdk_integrity: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -120,7 +120,11 @@ impl Config {
             };
             out += &format!("api_key = {}\n", q(key));
             out += &format!("base_url = {}\n", q(p.base_url.as_str()));
-            out += &format!("sdk_url = {}\n", q(p.sdk_url.as_deref().unwrap_or("")));
+            out += &format!("sdk_url = {}\n", q(&p.sdk_url));
+            out += &format!(
+                "sdk_integrity = {}\n",
+                q(p.sdk_integrity.as_deref().unwrap_or(""))
+            );
         }
         out
     }

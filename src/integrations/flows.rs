@@ -4,10 +4,10 @@
 
 use base64::Engine;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 
 use super::caller::Member;
 use super::providers::{self, bindbee, kombo, ProviderError};
+use super::status::Status;
 use super::store::{LinkRequest, Record, StoreError};
 use super::{IntegrationView, Integrations};
 use crate::error::ProxyError;
@@ -71,31 +71,32 @@ pub async fn bindbee_connect(
             ))
         }
     };
-    let connector = bindbee
+    let token = bindbee
         .connector_token(&temporary_token)
         .await
-        .map_err(|e| provider_error("bindbee", e))?;
-    if connector
-        .origin_id
-        .as_deref()
-        .is_some_and(|o| o != m.organization)
-    {
+        .map_err(|e| exchange_error("bindbee", e))?;
+    // The exchange does not say whose connector this is: Bindbee's connectors endpoint
+    // does. Nothing is stored until it says this organization's.
+    let connector = bindbee
+        .connector(&category, &token)
+        .await
+        .map_err(|e| provider_error("bindbee", e))?
+        .ok_or_else(|| {
+            tracing::warn!(connector = %token.connector_id, "bindbee lists no connector for the token it just issued");
+            ProxyError::ProviderFailed
+        })?;
+    if connector.origin_id != m.organization {
+        tracing::warn!(user = ?m.caller.identity.id, connector = %connector.id, "bindbee connector belongs to another organization");
         return Err(ProxyError::OrganizationMismatch);
     }
-    let remote_id = connector.connector_id.clone().unwrap_or_else(|| {
-        let digest = Sha256::digest(connector.connector_token.as_bytes());
-        let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
-        format!("sha256:{hex}")
-    });
-    let status = connector.status.clone().unwrap_or_else(|| "active".into());
     let connection = Connection {
         provider: "bindbee",
         category,
         tool,
-        remote_id,
-        status,
+        remote_id: connector.id,
+        status: connector.status,
     };
-    store_credential(i, m, connection, &connector.connector_token).await
+    store_credential(i, m, connection, &token.connector_token).await
 }
 
 #[derive(Deserialize)]
@@ -118,18 +119,19 @@ pub async fn kombo_init(
         .as_deref()
         .map(|t| require_slug(Some(t), "tool"))
         .transpose()?;
-    let language = match b.language.as_deref() {
-        Some(l) if l.len() == 2 && l.bytes().all(|b| b.is_ascii_lowercase()) => Some(l),
-        Some(_) => {
-            return Err(ProxyError::InvalidBody(
-                "`language` must be a two-letter code like \"en\"".into(),
-            ))
-        }
-        None => None,
-    };
+    let language = require_language(b.language.as_deref())?;
+    // Kombo requires the end user's email (a string, never null): say so here, not as a
+    // vendor rejection after the round trip.
+    let email = m
+        .caller
+        .identity
+        .email
+        .as_deref()
+        .filter(|e| !e.trim().is_empty())
+        .ok_or(ProxyError::EmailRequired)?;
     let user = i.end_user(&m.caller.identity, &m.organization);
     let link = kombo
-        .create_link(&user, &category, tool.as_deref(), language)
+        .create_link(&user, email, &category, tool.as_deref(), language)
         .await
         .map_err(|e| provider_error("kombo", e))?;
     remember(i, m, "kombo", category, tool.unwrap_or_default()).await?;
@@ -155,23 +157,18 @@ pub async fn kombo_activate(
     let integration = kombo
         .exchange(&token)
         .await
-        .map_err(|e| provider_error("kombo", e))?;
+        .map_err(|e| exchange_error("kombo", e))?;
     // Integration ids never come from the browser: only from Kombo, for this organization.
     if integration.end_user_origin_id != m.organization {
         tracing::warn!(user = ?m.caller.identity.id, "kombo integration belongs to another organization");
         return Err(ProxyError::OrganizationMismatch);
     }
-    let status = integration
-        .setup_status
-        .clone()
-        .map(|s| s.to_ascii_lowercase())
-        .unwrap_or_else(|| "active".into());
     let connection = Connection {
         provider: "kombo",
         category,
         tool: integration.tool.clone(),
         remote_id: integration.id.clone(),
-        status,
+        status: integration.status,
     };
     store_credential(i, m, connection, &integration.id).await
 }
@@ -182,14 +179,98 @@ pub async fn list(i: &Integrations, m: &Member) -> Result<Vec<IntegrationView>, 
     Ok(records.iter().map(IntegrationView::from).collect())
 }
 
-/// Removes one of the organization's integrations; `NotFound` when absent *or* another
-/// organization's.
-pub async fn remove(i: &Integrations, m: &Member, id: &str) -> Result<(), ProxyError> {
-    match i.store.delete(&m.organization, id).await {
-        Ok(true) => Ok(()),
-        Ok(false) => Err(ProxyError::NotFound),
-        Err(e) => Err(store_error(e)),
+#[derive(Deserialize, Default)]
+pub struct RelinkBody {
+    language: Option<String>,
+}
+
+/// What the front end runs to reconnect an integration.
+pub struct Relink {
+    pub provider: &'static str,
+    pub link: String,
+}
+
+/// A link that reconnects one of the organization's integrations in place: the vendor
+/// flow then ends in `activate`, which updates the same record. (Running the connect flow
+/// again would create a second integration at Kombo, which does not deduplicate.)
+pub async fn relink(
+    i: &Integrations,
+    m: &Member,
+    id: &str,
+    b: RelinkBody,
+) -> Result<Relink, ProxyError> {
+    let record = owned_record(i, m, id).await?;
+    let language = require_language(b.language.as_deref())?;
+    match record.provider.as_str() {
+        "kombo" => {
+            let kombo = i.kombo.as_ref().ok_or(ProxyError::ProviderNotConfigured)?;
+            let link = kombo
+                .relink(&record.remote_id, language)
+                .await
+                .map_err(|e| provider_error("kombo", e))?;
+            // `activate` defaults its category to the caller's latest flow: this one.
+            remember(i, m, "kombo", record.category, record.tool).await?;
+            Ok(Relink {
+                provider: "kombo",
+                link,
+            })
+        }
+        _ => Err(ProxyError::RelinkNotSupported),
     }
+}
+
+/// Removes one of the organization's integrations — at the vendor first, so it stops
+/// syncing the customer's data (and billing). A vendor that no longer knows it counts as
+/// done; any other vendor failure keeps the record as it was. `NotFound` when absent *or*
+/// another organization's.
+pub async fn remove(i: &Integrations, m: &Member, id: &str) -> Result<(), ProxyError> {
+    let record = owned_record(i, m, id).await?;
+    let at_vendor = match record.provider.as_str() {
+        "kombo" => {
+            let kombo = i.kombo.as_ref().ok_or(ProxyError::ProviderNotConfigured)?;
+            kombo.delete(&record.remote_id).await
+        }
+        "bindbee" => {
+            let bindbee = i
+                .bindbee
+                .as_ref()
+                .ok_or(ProxyError::ProviderNotConfigured)?;
+            bindbee.delete(&record.category, &record.remote_id).await
+        }
+        _ => Ok(()),
+    };
+    match at_vendor {
+        Ok(()) => {}
+        Err(e) if e.is_not_found() => {
+            tracing::info!(provider = %record.provider, integration = %record.id, "already gone at the vendor");
+        }
+        Err(e) => return Err(provider_error(&record.provider, e)),
+    }
+    // Gone at the vendor: a concurrent removal of the record is no failure either.
+    i.store
+        .delete(&m.organization, id)
+        .await
+        .map(|_| ())
+        .map_err(store_error)
+}
+
+/// One of the organization's records; `NotFound` for another organization's.
+async fn owned_record(i: &Integrations, m: &Member, id: &str) -> Result<Record, ProxyError> {
+    i.store
+        .get(&m.organization, id)
+        .await
+        .map_err(store_error)?
+        .ok_or(ProxyError::NotFound)
+}
+
+/// A failed token exchange: the vendor's 404 means the front end's token is unknown,
+/// expired or already used — the client's problem, not the vendor's.
+fn exchange_error(provider: &str, e: ProviderError) -> ProxyError {
+    if e.is_not_found() {
+        tracing::info!(provider, "the vendor does not know the exchanged token");
+        return ProxyError::VendorTokenInvalid;
+    }
+    provider_error(provider, e)
 }
 
 fn provider_error(provider: &str, e: ProviderError) -> ProxyError {
@@ -198,6 +279,7 @@ fn provider_error(provider: &str, e: ProviderError) -> ProxyError {
     tracing::warn!(provider, error = ?e.to_string(), "provider call failed");
     match e {
         ProviderError::Rejected { message, .. } => ProxyError::ProviderRejected(message),
+        ProviderError::RateLimited { retry_after } => ProxyError::ProviderRateLimited(retry_after),
         ProviderError::Timeout => ProxyError::ProviderTimeout,
         ProviderError::Unreachable => ProxyError::ProviderUnreachable,
         ProviderError::Unavailable { .. } | ProviderError::Malformed => ProxyError::ProviderFailed,
@@ -223,6 +305,18 @@ fn require_category(category: Option<&str>, allowed: &[&str]) -> Result<String, 
             allowed.join(", ")
         ))),
         None => Err(ProxyError::InvalidBody("missing field `category`".into())),
+    }
+}
+
+/// Kombo's `language`, one of the languages its flow is offered in.
+fn require_language(language: Option<&str>) -> Result<Option<&str>, ProxyError> {
+    match language {
+        Some(l) if kombo::LANGUAGES.contains(&l) => Ok(Some(l)),
+        Some(_) => Err(ProxyError::InvalidBody(format!(
+            "`language` must be one of {}",
+            kombo::LANGUAGES.join(", ")
+        ))),
+        None => Ok(None),
     }
 }
 
@@ -272,7 +366,7 @@ struct Connection {
     category: String,
     tool: String,
     remote_id: String,
-    status: String,
+    status: Status,
 }
 
 async fn remember(
@@ -340,7 +434,7 @@ async fn store_credential(
         remote_id: c.remote_id,
         category: c.category,
         tool: c.tool,
-        status: c.status,
+        status: c.status.as_str().to_string(),
         credential: sealed,
         key_id,
         created_at: now,

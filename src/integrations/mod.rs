@@ -7,6 +7,7 @@ pub mod crypto;
 pub mod flows;
 pub mod providers;
 pub mod routes;
+pub mod status;
 pub mod store;
 pub mod ui;
 
@@ -30,6 +31,24 @@ pub struct EndUser {
     pub email: Option<String>,
 }
 
+/// The end user sent to vendors: the user's name, else username, else the organization,
+/// skipping any shorter than two characters (Bindbee refuses an `org_name` under 2).
+pub fn end_user(identity: &Identity, organization: &str) -> EndUser {
+    let long_enough = |s: &&String| s.trim().chars().count() >= 2;
+    let org_name = identity
+        .name
+        .as_ref()
+        .filter(long_enough)
+        .or(identity.username.as_ref().filter(long_enough))
+        .cloned()
+        .unwrap_or_else(|| organization.to_string());
+    EndUser {
+        origin_id: organization.to_string(),
+        org_name,
+        email: identity.email.clone(),
+    }
+}
+
 /// Everything `/integrations` needs, built once at start-up.
 pub struct Integrations {
     pub store: Store,
@@ -37,8 +56,9 @@ pub struct Integrations {
     pub organization: OrganizationMode,
     pub bindbee: Option<Bindbee>,
     pub kombo: Option<Kombo>,
-    pub bindbee_sdk: Option<String>,
-    pub kombo_sdk: Option<String>,
+    /// Each provider's front-end script and its SRI value, for `connect.js`.
+    pub bindbee_sdk: FrontEnd,
+    pub kombo_sdk: FrontEnd,
     /// `scheme://host[:port]` of `server.public_url`, which cookie-authenticated writes
     /// must come from.
     pub public_origin: String,
@@ -101,8 +121,8 @@ impl Integrations {
             organization: config.organization,
             bindbee: client(&config.bindbee, "integrations.bindbee")?.map(Bindbee::new),
             kombo: client(&config.kombo, "integrations.kombo")?.map(Kombo::new),
-            bindbee_sdk: config.bindbee.sdk_url.clone(),
-            kombo_sdk: config.kombo.sdk_url.clone(),
+            bindbee_sdk: FrontEnd::of(&config.bindbee),
+            kombo_sdk: FrontEnd::of(&config.kombo),
             public_origin,
         })
     }
@@ -117,15 +137,7 @@ impl Integrations {
     }
 
     pub fn end_user(&self, identity: &Identity, organization: &str) -> EndUser {
-        EndUser {
-            origin_id: organization.to_string(),
-            org_name: identity
-                .name
-                .clone()
-                .or_else(|| identity.username.clone())
-                .unwrap_or_else(|| organization.to_string()),
-            email: identity.email.clone(),
-        }
+        end_user(identity, organization)
     }
 }
 
@@ -143,6 +155,25 @@ pub fn binding(record: &Record) -> Binding<'_> {
         organization: &record.organization,
         provider: &record.provider,
         remote_id: &record.remote_id,
+    }
+}
+
+/// What the browser needs to run a vendor's front end: the script, its SRI value, and the
+/// API origin the widget must talk to (Bindbee's `serverUrl`: the region).
+#[derive(Debug, Clone, Serialize)]
+pub struct FrontEnd {
+    pub script: String,
+    pub integrity: Option<String>,
+    pub server_url: String,
+}
+
+impl FrontEnd {
+    fn of(p: &crate::config::ProviderConfig) -> FrontEnd {
+        FrontEnd {
+            script: p.sdk_url.clone(),
+            integrity: p.sdk_integrity.clone(),
+            server_url: p.base_url.origin().ascii_serialization(),
+        }
     }
 }
 

@@ -31,6 +31,7 @@ pub fn router() -> Router<Arc<Integrations>> {
         .route("/integrations/ui", get(super::ui::page))
         .route("/integrations/connect.js", get(super::ui::script))
         .route("/integrations/{id}", delete(remove))
+        .route("/integrations/{id}/relink", post(relink))
         // The proxy owns everything under /integrations: unknown paths are 404 here, never
         // forwarded to the upstream.
         .route("/integrations/{id}/{*rest}", axum::routing::any(not_found))
@@ -62,8 +63,14 @@ impl<T: DeserializeOwned> FromRequest<Arc<Integrations>> for Write<T> {
         let bytes = axum::body::to_bytes(body, MAX_BODY)
             .await
             .map_err(|_| ProxyError::PayloadTooLarge)?;
+        // An empty body reads as `null`: optional for an `Option<T>`, a 400 for the rest.
+        let bytes: &[u8] = if bytes.trim_ascii().is_empty() {
+            b"null"
+        } else {
+            &bytes
+        };
         let body =
-            serde_json::from_slice(&bytes).map_err(|e| ProxyError::InvalidBody(json_error(&e)))?;
+            serde_json::from_slice(bytes).map_err(|e| ProxyError::InvalidBody(json_error(&e)))?;
         Ok(Write(member, body))
     }
 }
@@ -135,7 +142,22 @@ async fn kombo_activate(
     Ok(respond(StatusCode::CREATED, view))
 }
 
-/// `DELETE /integrations/{id}`: 204, or 404 when absent *or* another organization's.
+/// `POST /integrations/{id}/relink` `{language?}` → `{provider, link}`: reconnect in place.
+/// The body may be empty (no language).
+async fn relink(
+    State(i): State<Arc<Integrations>>,
+    Path(id): Path<String>,
+    Write(m, body): Write<Option<flows::RelinkBody>>,
+) -> Result<Response, ProxyError> {
+    let relink = flows::relink(&i, &m, &id, body.unwrap_or_default()).await?;
+    Ok(respond(
+        StatusCode::OK,
+        serde_json::json!({ "provider": relink.provider, "link": relink.link }),
+    ))
+}
+
+/// `DELETE /integrations/{id}`: 204 once the vendor has let go of it too; 404 when absent
+/// *or* another organization's; 502/504 (the record kept) when the vendor fails.
 async fn remove(
     State(i): State<Arc<Integrations>>,
     m: Member,

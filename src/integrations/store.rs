@@ -10,6 +10,8 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use sqlx::Row;
 
+use super::status::Status;
+
 /// How long a request waits for a database connection before answering 503.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -176,6 +178,40 @@ impl Store {
             row.as_ref().map(record).transpose()?
         });
         stored.ok_or(StoreError::OtherOrganization)
+    }
+
+    /// The record with this id, if it exists *and* belongs to `organization`.
+    pub async fn get(&self, organization: &str, id: &str) -> Result<Option<Record>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM integrations WHERE id = $1 AND organization = $2");
+        let found = on_pool!(self, pool => {
+            let row = sqlx::query(&sql).bind(id).bind(organization).fetch_optional(pool).await?;
+            row.as_ref().map(record).transpose()?
+        });
+        Ok(found)
+    }
+
+    /// Sets the status of the one record with this provider and remote id (what a vendor's
+    /// webhook names); false when there is none.
+    pub async fn set_status(
+        &self,
+        provider: &str,
+        remote_id: &str,
+        status: Status,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let sql = "UPDATE integrations SET status = $1, updated_at = $2 \
+                   WHERE provider = $3 AND remote_id = $4";
+        let affected = on_pool!(self, pool => {
+            sqlx::query(sql)
+                .bind(status.as_str())
+                .bind(now)
+                .bind(provider)
+                .bind(remote_id)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(affected > 0)
     }
 
     /// Deletes the record if it exists *and* belongs to `organization`.

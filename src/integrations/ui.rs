@@ -16,19 +16,20 @@ use crate::error::{html_escape, ProxyError};
 
 const CONNECT_JS: &str = include_str!("assets/connect.js");
 
-/// The configured vendor scripts as a JS object literal. `</` is escaped so a URL can
-/// never close the surrounding script element.
-fn sdk_urls(i: &Integrations) -> String {
-    let urls = serde_json::json!({
-        "bindbee": i.bindbee.as_ref().and(i.bindbee_sdk.as_ref()),
-        "kombo": i.kombo.as_ref().and(i.kombo_sdk.as_ref()),
+/// The configured providers' front ends (script, SRI, server URL) as a JS object literal;
+/// an unconfigured provider is `null`. `</` is escaped so a URL can never close the
+/// surrounding script element.
+fn front_ends(i: &Integrations) -> String {
+    let front_ends = serde_json::json!({
+        "bindbee": i.bindbee.as_ref().and(Some(&i.bindbee_sdk)),
+        "kombo": i.kombo.as_ref().and(Some(&i.kombo_sdk)),
     });
-    urls.to_string().replace("</", "<\\/")
+    front_ends.to_string().replace("</", "<\\/")
 }
 
 /// `GET /integrations/connect.js`.
 pub async fn script(State(i): State<Arc<Integrations>>) -> Response {
-    let js = CONNECT_JS.replace("/*SDK_URLS*/ {}", &sdk_urls(&i));
+    let js = CONNECT_JS.replace("/*FRONT_ENDS*/ {}", &front_ends(&i));
     let mut response = js.into_response();
     let h = response.headers_mut();
     h.insert(
@@ -63,7 +64,18 @@ pub async fn page(
             format!(
                 "<tr data-integration=\"{id}\"><td>{provider}</td><td>{category}</td><td>{tool}</td><td>{status}</td>\
                  <td><time datetime=\"{created}\">{created}</time></td>\
-                 <td><button type=\"button\" class=\"disconnect\" data-id=\"{id}\" aria-label=\"Disconnect {tool}\">Disconnect</button></td></tr>",
+                 <td>{reconnect}<button type=\"button\" class=\"disconnect\" data-id=\"{id}\" aria-label=\"Disconnect {tool}\">Disconnect</button></td></tr>",
+                // Kombo reconnects an integration in place (relink); Bindbee has no such
+                // call, so its connections are disconnected and connected again.
+                reconnect = if v.provider == "kombo" {
+                    format!(
+                        "<button type=\"button\" class=\"reconnect\" data-id=\"{id}\" aria-label=\"Reconnect {tool}\">Reconnect</button> ",
+                        id = html_escape(&v.id),
+                        tool = html_escape(&v.tool),
+                    )
+                } else {
+                    String::new()
+                },
                 id = html_escape(&v.id),
                 provider = html_escape(&v.provider),
                 category = html_escape(&v.category),
@@ -133,6 +145,19 @@ label{{display:flex;flex-direction:column;font-size:.9rem;gap:.2rem}}button{{pad
         say("Connected " + i.tool + ".");
         location.reload();
       }}, function (err) {{ say(err.code === "cancelled" ? "Cancelled." : "Could not connect: " + err.message, err.code !== "cancelled"); }});
+    }});
+  }});
+  document.querySelectorAll("button.reconnect").forEach(function (button) {{
+    button.addEventListener("click", function () {{
+      say("Reconnecting…");
+      button.disabled = true;
+      BinkIntegrations.reconnect(button.dataset.id).then(function (i) {{
+        say("Reconnected " + i.tool + ".");
+        location.reload();
+      }}, function (err) {{
+        button.disabled = false;
+        say(err.code === "cancelled" ? "Cancelled." : "Could not reconnect: " + err.message, err.code !== "cancelled");
+      }});
     }});
   }});
   document.querySelectorAll("button.disconnect").forEach(function (button) {{

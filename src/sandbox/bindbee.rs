@@ -1,24 +1,31 @@
-//! Sandbox Bindbee: the embedded-link API (create-link-token, connector_token), a connect
-//! page that stands in for Bindbee's hosted flow, and a small `sdk.js` that mimics
-//! Bindbee's embed. Meant to be nested by the caller (at `/bindbee`); `public_base` is the
-//! absolute URL of that mount point.
+//! Sandbox Bindbee: the embedded-link API (create-link-token, connector_token), the
+//! connectors API (list, delete), the widget page that stands in for Bindbee's hosted
+//! flow, and a script with the API of Bindbee's `initialize.min.js`. Meant to be nested by
+//! the caller (at `/bindbee`); `public_base` is the absolute URL of that mount point.
+//!
+//! Like Bindbee, and unlike what would be convenient for the proxy: the connector_token
+//! answer is exactly `{connector_token, connector_id}` (whose connector it is comes only
+//! from the connectors endpoint), `org_name` and `origin_id` shorter than 2 characters are
+//! refused, and the widget only works for the region (`server_url`) its link was made in.
 //!
 //! Routes, relative to the mount point:
-//! - `POST /api/embedded/v1/link/create-link-token` (API key) → `{"link_token"}`
-//! - `GET  /api/embedded/v1/connectors/connector_token/{temporary_token}` (API key, single use)
-//! - `GET  /connect?link_token=...` → the connect page (HTML)
-//! - `POST /connect/complete` `{"link_token"}` → `{"temporary_token"}` (browser side, no key)
-//! - `GET  /sdk.js` → `window.BindbeeEmbed = { open({ linkToken, onSuccess, onClose }) }`
+//! - `POST   /api/embedded/v1/link/create-link-token` (API key) → `{"link_token"}`
+//! - `GET    /api/embedded/v1/connectors/connector_token/{temporary_token}` (API key, single use)
+//! - `GET    /api/{category}/v1/connectors?connector_token&origin_id&is_active` (API key)
+//! - `DELETE /api/{category}/v1/connectors/{connector_id}/delete` (API key)
+//! - `GET    /embed?link_token&server_url&instanceId` → the widget page (HTML)
+//! - `POST   /connect/complete` `{"link_token"}` → `{"temporary_token"}` (browser side, no key)
+//! - `GET    /initialize.min.js` (also `/sdk.js`) → `window.BindbeeEmbed = {initialize, open, destroy}`
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -38,9 +45,22 @@ pub const BINDBEE_CATEGORIES: &[&str] = &["HRIS", "ATS", "LMS", "CUSTOM"];
 struct Link {
     org_name: String,
     origin_id: String,
-    email: String,
+    email: Option<String>,
     category: String,
     integration: String,
+}
+
+/// A connector the sandbox Bindbee holds.
+#[derive(Clone, Debug)]
+struct Connector {
+    connector_token: String,
+    origin_id: String,
+    org_name: String,
+    email: Option<String>,
+    category: String,
+    integration: String,
+    status: String,
+    created_at: String,
 }
 
 #[derive(Default)]
@@ -48,14 +68,21 @@ struct Inner {
     links: Links<Link>,
     /// temporary token → the link it was minted for (removed on first exchange).
     temporary: Mutex<HashMap<String, Link>>,
-    /// (origin_id, integration) → connector id: reconnecting the same tool for the same
-    /// organization yields the same connector id (and a fresh connector token).
-    connectors: Mutex<HashMap<(String, String), String>>,
+    /// connector id → connector: every completed link is a new connector.
+    connectors: Mutex<HashMap<String, Connector>>,
     connector_tokens: Mutex<Vec<String>>,
+    /// The `origin_id` the connectors endpoint reports instead of the real one.
+    origin_override: RwLock<Option<String>>,
+    /// The status new connectors get (default `COMPLETE`).
+    connector_status: RwLock<Option<String>>,
+    /// The connectors endpoint lists nothing (as if the connector were unknown to it).
+    hide_connectors: AtomicBool,
     create_link_token_calls: AtomicU64,
     connect_page_calls: AtomicU64,
     complete_calls: AtomicU64,
     connector_token_calls: AtomicU64,
+    connectors_calls: AtomicU64,
+    delete_calls: AtomicU64,
 }
 
 /// A handle to a sandbox Bindbee; clones share state.
@@ -104,15 +131,56 @@ impl SandboxBindbee {
                 "/api/embedded/v1/connectors/connector_token/{temporary_token}",
                 get(connector_token),
             )
-            .route("/connect", get(connect_page))
+            .route("/api/{category}/v1/connectors", get(list_connectors))
+            .route(
+                "/api/{category}/v1/connectors/{connector_id}/delete",
+                delete(delete_connector),
+            )
+            .route("/embed", get(widget_page))
             .route("/connect/complete", post(complete))
+            .route("/initialize.min.js", get(sdk))
             .route("/sdk.js", get(sdk))
             .with_state(ctx)
     }
 
-    /// Makes the API endpoints (create-link-token, connector_token) misbehave.
+    /// Makes the API endpoints (create-link-token, connector_token, connectors, delete)
+    /// misbehave.
     pub fn set_fault(&self, fault: Fault) {
         self.api.set_fault(fault);
+    }
+
+    /// When set, the connectors endpoint reports this `origin_id` for every connector.
+    pub fn set_origin_override(&self, origin_id: Option<String>) {
+        if let Ok(mut o) = self.inner.origin_override.write() {
+            *o = origin_id;
+        }
+    }
+
+    /// The status new connectors get (`COMPLETE`, `INCOMPLETE`, `RELINK_NEEDED`); `None`
+    /// for the default, `COMPLETE`.
+    pub fn set_connector_status(&self, status: Option<&str>) {
+        if let Ok(mut s) = self.inner.connector_status.write() {
+            *s = status.map(str::to_string);
+        }
+    }
+
+    /// When set, the connectors endpoint lists no connector at all.
+    pub fn set_hide_connectors(&self, hide: bool) {
+        self.inner.hide_connectors.store(hide, Ordering::SeqCst);
+    }
+
+    /// The ids of the connectors Bindbee holds, sorted.
+    pub fn connector_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = lock(&self.inner.connectors).keys().cloned().collect();
+        ids.sort();
+        ids
+    }
+
+    /// The origin the widget's `server_url` must name: the API's region.
+    fn server_origin(public_base: &str) -> String {
+        url::Url::parse(public_base)
+            .map(|u| u.origin().ascii_serialization())
+            .unwrap_or_default()
     }
 
     /// What the connect page's "Connect" button does: mints a single-use temporary token
@@ -149,6 +217,14 @@ impl SandboxBindbee {
     pub fn complete_calls(&self) -> u64 {
         self.inner.complete_calls.load(Ordering::SeqCst)
     }
+
+    pub fn connectors_calls(&self) -> u64 {
+        self.inner.connectors_calls.load(Ordering::SeqCst)
+    }
+
+    pub fn delete_calls(&self) -> u64 {
+        self.inner.delete_calls.load(Ordering::SeqCst)
+    }
 }
 
 /// Bindbee's error body (FastAPI's `detail`).
@@ -183,13 +259,14 @@ fn validate_link_request(body: &Value) -> Result<Link, String> {
         .get("end_user_data")
         .filter(|v| v.is_object())
         .ok_or("end_user_data: field required (an object)")?;
-    let org_name = required_str(user, "org_name").map_err(|e| format!("end_user_data.{e}"))?;
-    let origin_id = required_str(user, "origin_id").map_err(|e| format!("end_user_data.{e}"))?;
-    // The email must be a string; the sandbox accepts an empty one.
-    let email = user
-        .get("email")
-        .and_then(Value::as_str)
-        .ok_or("end_user_data.email: field required (a string)")?;
+    let org_name = at_least_2(user, "org_name")?;
+    let origin_id = at_least_2(user, "origin_id")?;
+    // The email may be null (Bindbee documents it as optional), else a string.
+    let email = match user.get("email") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => return Err("end_user_data.email: must be a string or null".into()),
+    };
     let category = body
         .get("category")
         .and_then(Value::as_str)
@@ -207,27 +284,46 @@ fn validate_link_request(body: &Value) -> Result<Link, String> {
     Ok(Link {
         org_name,
         origin_id,
-        email: email.to_string(),
+        email,
         category: category.to_string(),
         integration,
     })
 }
 
-#[derive(Deserialize)]
-struct ConnectQuery {
-    link_token: Option<String>,
+/// `end_user_data.<field>`: a string of at least 2 characters, as Bindbee requires.
+fn at_least_2(user: &Value, field: &str) -> Result<String, String> {
+    let value = required_str(user, field).map_err(|e| format!("end_user_data.{e}"))?;
+    if value.chars().count() < 2 {
+        return Err(format!(
+            "end_user_data.{field}: ensure this value has at least 2 characters"
+        ));
+    }
+    Ok(value)
 }
 
-/// `GET /connect?link_token=...`
-async fn connect_page(State(ctx): State<Ctx>, Query(q): Query<ConnectQuery>) -> Response {
+#[derive(Deserialize)]
+struct WidgetQuery {
+    link_token: Option<String>,
+    server_url: Option<String>,
+    #[serde(rename = "instanceId")]
+    instance_id: Option<String>,
+}
+
+/// `GET /embed?link_token&server_url&instanceId`: the widget. A link token is only known
+/// to the region it was created in, so a `server_url` other than this API's origin finds
+/// no link (as an EU link token in the US widget would).
+async fn widget_page(State(ctx): State<Ctx>, Query(q): Query<WidgetQuery>) -> Response {
     let sandbox = &ctx.sandbox;
     sandbox
         .inner
         .connect_page_calls
         .fetch_add(1, Ordering::SeqCst);
+    let same_region = q.server_url.as_deref().map(|u| u.trim_end_matches('/'))
+        == Some(SandboxBindbee::server_origin(&ctx.public_base).as_str());
     let link = q
         .link_token
         .as_deref()
+        .filter(|_| same_region)
         .and_then(|t| sandbox.inner.links.get(t));
     let complete_url = format!("{}/connect/complete", mount_path(&ctx.public_base));
     let brand = Brand {
@@ -239,11 +335,16 @@ async fn connect_page(State(ctx): State<Ctx>, Query(q): Query<ConnectQuery>) -> 
         dismiss_id: "cancel",
         dismiss_label: "Cancel",
     };
+    // Bindbee's widget posts JSON strings, tagged with the instance that opened it.
+    let instance = js_string(q.instance_id.as_deref().unwrap_or_default());
     let script = page_script(
         "bindbee",
         "{ link_token: token }",
-        "{ type: 'bindbee:success', temporary_token: body.temporary_token }",
-        "{ type: 'bindbee:close' }",
+        &format!(
+            "JSON.stringify({{ type: 'SUCCESS', temporary_token: body.temporary_token, instanceId: {instance} }}), \
+             JSON.stringify({{ type: 'CLOSE', instanceId: {instance} }})"
+        ),
+        &format!("JSON.stringify({{ type: 'CLOSE', instanceId: {instance} }})"),
     );
     match link {
         Some(link) => {
@@ -257,11 +358,12 @@ async fn connect_page(State(ctx): State<Ctx>, Query(q): Query<ConnectQuery>) -> 
                 integration = html_escape(&link.integration),
                 org = html_escape(&link.org_name),
                 category = html_escape(&link.category),
-                email = html_escape(if link.email.is_empty() {
-                    "none"
-                } else {
-                    &link.email
-                }),
+                email = html_escape(
+                    link.email
+                        .as_deref()
+                        .filter(|e| !e.is_empty())
+                        .unwrap_or("none")
+                ),
             );
             connect_page_response(
                 StatusCode::OK,
@@ -298,7 +400,8 @@ async fn complete(State(ctx): State<Ctx>, body: Bytes) -> Response {
     }
 }
 
-/// `GET /api/embedded/v1/connectors/connector_token/{temporary_token}`: single use.
+/// `GET /api/embedded/v1/connectors/connector_token/{temporary_token}`: single use. The
+/// answer is exactly what Bindbee answers: the token and the connector's id, no more.
 async fn connector_token(
     State(ctx): State<Ctx>,
     headers: HeaderMap,
@@ -313,25 +416,155 @@ async fn connector_token(
         return r;
     }
     let Some(link) = lock(&sandbox.inner.temporary).remove(&temporary_token) else {
-        return detail(StatusCode::NOT_FOUND, "not found");
+        return detail(
+            StatusCode::NOT_FOUND,
+            "Temporary token not found or expired",
+        );
     };
-    let connector_id = lock(&sandbox.inner.connectors)
-        .entry((link.origin_id.clone(), link.integration.clone()))
-        .or_insert_with(|| random_token("conn_"))
-        .clone();
+    let connector_id = uuid_v4();
     let connector_token = random_token("ct_");
+    let status = sandbox
+        .inner
+        .connector_status
+        .read()
+        .ok()
+        .and_then(|s| s.clone())
+        .unwrap_or_else(|| "COMPLETE".into());
+    lock(&sandbox.inner.connectors).insert(
+        connector_id.clone(),
+        Connector {
+            connector_token: connector_token.clone(),
+            origin_id: link.origin_id,
+            org_name: link.org_name,
+            email: link.email,
+            category: link.category,
+            integration: link.integration,
+            status,
+            created_at: humantime::format_rfc3339_micros(std::time::SystemTime::now()).to_string(),
+        },
+    );
     lock(&sandbox.inner.connector_tokens).push(connector_token.clone());
     no_store(Json(json!({
         "connector_token": connector_token,
         "connector_id": connector_id,
-        "integration": link.integration,
-        "category": link.category,
-        "origin_id": link.origin_id,
-        "status": "active",
     })))
 }
 
-/// `GET /sdk.js`
+#[derive(Deserialize)]
+struct ConnectorsQuery {
+    connector_token: Option<String>,
+    origin_id: Option<String>,
+    is_active: Option<bool>,
+}
+
+/// `GET /api/{category}/v1/connectors?connector_token&origin_id&is_active`: the
+/// category's connectors that match every filter given.
+async fn list_connectors(
+    State(ctx): State<Ctx>,
+    headers: HeaderMap,
+    Path(category): Path<String>,
+    Query(q): Query<ConnectorsQuery>,
+) -> Response {
+    let sandbox = &ctx.sandbox;
+    sandbox
+        .inner
+        .connectors_calls
+        .fetch_add(1, Ordering::SeqCst);
+    if let Some(r) = sandbox.api.guard(&headers).await {
+        return r;
+    }
+    let Some(category) = api_category(&category) else {
+        return detail(StatusCode::NOT_FOUND, "Not Found");
+    };
+    let origin_override = sandbox
+        .inner
+        .origin_override
+        .read()
+        .ok()
+        .and_then(|o| o.clone());
+    let hidden = sandbox.inner.hide_connectors.load(Ordering::SeqCst);
+    let connectors = lock(&sandbox.inner.connectors);
+    let mut items: Vec<Value> = connectors
+        .iter()
+        .filter(|_| !hidden)
+        .filter(|(_, c)| c.category == category)
+        .filter(|(_, c)| {
+            q.connector_token
+                .as_ref()
+                .is_none_or(|t| *t == c.connector_token)
+        })
+        .filter(|(_, c)| q.origin_id.as_ref().is_none_or(|o| *o == c.origin_id))
+        .filter(|(_, c)| q.is_active.is_none_or(|a| a == (c.status == "COMPLETE")))
+        .map(|(id, c)| connector_json(id, c, origin_override.as_deref()))
+        .collect();
+    items.sort_by(|a, b| a["created_at"].as_str().cmp(&b["created_at"].as_str()));
+    no_store(Json(json!({ "items": items, "next_cursor": null })))
+}
+
+/// `DELETE /api/{category}/v1/connectors/{connector_id}/delete`.
+async fn delete_connector(
+    State(ctx): State<Ctx>,
+    headers: HeaderMap,
+    Path((category, connector_id)): Path<(String, String)>,
+) -> Response {
+    let sandbox = &ctx.sandbox;
+    sandbox.inner.delete_calls.fetch_add(1, Ordering::SeqCst);
+    if let Some(r) = sandbox.api.guard(&headers).await {
+        return r;
+    }
+    let mut connectors = lock(&sandbox.inner.connectors);
+    let known = api_category(&category).is_some_and(|c| {
+        connectors
+            .get(&connector_id)
+            .is_some_and(|k| k.category == c)
+    });
+    if !known {
+        return detail(StatusCode::NOT_FOUND, "Connector not found");
+    }
+    connectors.remove(&connector_id);
+    no_store(Json(json!({ "message": "Connector deleted successfully" })))
+}
+
+/// The category a lower-case path segment names (`hris` → `HRIS`).
+fn api_category(segment: &str) -> Option<&'static str> {
+    BINDBEE_CATEGORIES
+        .iter()
+        .copied()
+        .find(|c| c.to_ascii_lowercase() == segment)
+}
+
+/// A connector as Bindbee's connectors endpoint shows it.
+fn connector_json(id: &str, c: &Connector, origin_override: Option<&str>) -> Value {
+    json!({
+        "id": id,
+        "origin_id": origin_override.unwrap_or(&c.origin_id),
+        "org_name": c.org_name,
+        "email": c.email,
+        "integration": c.integration,
+        "category": c.category,
+        "status": c.status,
+        "is_active": c.status == "COMPLETE",
+        "created_at": c.created_at,
+    })
+}
+
+/// A random (version 4) UUID, as Bindbee's connector ids are.
+fn uuid_v4() -> String {
+    let mut b: [u8; 16] = rand::random();
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
+}
+
+/// `GET /initialize.min.js` (and `/sdk.js`)
 async fn sdk(State(ctx): State<Ctx>) -> Response {
     let script = SDK_JS.replace("__PUBLIC_BASE__", &js_string(&ctx.public_base));
     javascript(script)

@@ -171,6 +171,14 @@ async fn user(State(sandbox): State<SandboxBink>, headers: HeaderMap) -> Respons
             return (status, "sandbox fault").into_response();
         }
         Fault::Garbage => return (StatusCode::OK, "<html>maintenance</html>").into_response(),
+        Fault::RateLimited(seconds) => {
+            return (
+                StatusCode::TOO_MANY_REQUESTS,
+                [(header::RETRY_AFTER, seconds.to_string())],
+                "rate limited",
+            )
+                .into_response();
+        }
         Fault::Delay(d) => tokio::time::sleep(d).await,
         Fault::Redirect => {
             return (

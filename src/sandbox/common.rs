@@ -26,6 +26,8 @@ pub enum Fault {
     Delay(Duration),
     /// Answer with a redirect to another host (must not be followed).
     Redirect,
+    /// Answer 429 with `Retry-After: <seconds>`, as the vendors' rate limits do.
+    RateLimited(u32),
 }
 
 /// A vendor's API as every one of its endpoints sees it first: the API key it accepts,
@@ -150,9 +152,14 @@ impl<L: Clone> Links<L> {
         let body = api.json(body)?;
         *lock(&self.last_request) = Some(body.clone());
         let link = validate(&body).map_err(|why| api.error(StatusCode::BAD_REQUEST, &why))?;
+        Ok(self.insert(prefix, link))
+    }
+
+    /// Issues a link made some other way (a relink): its new `prefix`ed token.
+    pub fn insert(&self, prefix: &str, link: L) -> String {
         let token = random_token(prefix);
         lock(&self.issued).insert(token.clone(), link);
-        Ok(token)
+        token
     }
 }
 
@@ -196,6 +203,14 @@ async fn apply_fault(fault: Fault, error_body: impl Fn(&str) -> Value) -> Option
                 StatusCode::OK,
                 [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
                 "<html>maintenance</html>",
+            )
+                .into_response(),
+        ),
+        Fault::RateLimited(seconds) => Some(
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                [(header::RETRY_AFTER, seconds.to_string())],
+                Json(error_body("rate limit exceeded")),
             )
                 .into_response(),
         ),

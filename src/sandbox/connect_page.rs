@@ -23,8 +23,9 @@ pub(super) struct Brand {
 }
 
 /// The connect page's script: on "Connect", POSTs `body_js` (`token` in scope) to the
-/// complete URL and posts `success_js` (`body` in scope: the answer) to the embedding
-/// window; on the secondary button (or Escape) posts `close_js`.
+/// complete URL and posts the messages of `success_js` (comma-separated expressions,
+/// `body` in scope: the answer) to the embedding window, in order; on the secondary button
+/// (or Escape) posts `close_js`.
 pub(super) fn page_script(prefix: &str, body_js: &str, success_js: &str, close_js: &str) -> String {
     PAGE_JS
         .replace("__P__", prefix)

@@ -1,26 +1,32 @@
-//! Sandbox Kombo: the Connect API (create-link, integration-by-token and the deprecated
-//! activate-integration), a connect page speaking the exact `postMessage` protocol of the
-//! npm package `@kombo-api/connect`, and a `sdk.js` mimicking that package's UMD build.
+//! Sandbox Kombo: the Connect API (create-link, integration-by-token), the integration
+//! lifecycle (relink, delete), a connect page speaking the exact `postMessage` protocol of
+//! the npm package `@kombo-api/connect`, and a `sdk.js` mimicking that package's UMD build.
 //! Meant to be nested by the caller (at `/kombo`); `public_base` is the absolute URL of
 //! that mount point, and the API lives under its `/v1`.
 //!
+//! Like Kombo, and unlike what would be convenient for the proxy: integration ids have
+//! Kombo's shape (`personio:8d1hpPsbjxUkoCoa1veLZGe5`, with a `:`), every completed
+//! connection is a new integration (no deduplication; only relink keeps one), and
+//! create-link refuses a null or empty `end_user_email`.
+//!
 //! Routes, relative to the mount point:
-//! - `POST /v1/connect/create-link` (API key) → `{"status":"success","data":{"link"}}`
-//! - `GET  /v1/connect/integration-by-token/{token}` (API key, single use)
-//! - `POST /v1/connect/activate-integration` `{"token"}` (API key, same single-use pool)
-//! - `GET  /connect?token=lk_...` → the connect page (HTML)
-//! - `POST /connect/complete` `{"token"}` → `{"activation_token"}` (browser side, no key)
-//! - `GET  /sdk.js` → `window.KomboConnect = { showKomboConnect(link) }`
+//! - `POST   /v1/connect/create-link` (API key) → `{"status":"success","data":{"link"}}`
+//! - `GET    /v1/connect/integration-by-token/{token}` (API key, single use)
+//! - `POST   /v1/integrations/{integration_id}/relink` (API key) → `{"status":"success","data":{"link"}}`
+//! - `DELETE /v1/integrations/{integration_id}` (API key) → `{"status":"success","data":{}}`
+//! - `GET    /connect?token=lk_...` → the connect page (HTML)
+//! - `POST   /connect/complete` `{"token"}` → `{"activation_token"}` (browser side, no key)
+//! - `GET    /sdk.js` → `window.KomboConnect = { showKomboConnect(link) }`
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -34,6 +40,8 @@ use crate::error::html_escape;
 
 /// The categories Kombo's create-link accepts.
 pub const KOMBO_CATEGORIES: &[&str] = &["HRIS", "ATS", "ASSESSMENT", "LMS"];
+/// The languages Kombo's connection flow is offered in.
+pub const KOMBO_LANGUAGES: &[&str] = &["en", "de", "fr", "it", "es"];
 /// The tool an integration reports when the link did not name one.
 pub const KOMBO_DEFAULT_TOOL: &str = "personio";
 
@@ -46,6 +54,20 @@ struct Link {
     category: String,
     tool: Option<String>,
     language: Option<String>,
+    /// The integration a relink link reconnects.
+    relinks: Option<String>,
+}
+
+/// An integration the sandbox Kombo holds.
+#[derive(Clone, Debug)]
+struct Integration {
+    tool: String,
+    category: String,
+    origin_id: String,
+    org_name: String,
+    email: String,
+    setup_status: String,
+    created_at: String,
 }
 
 impl Link {
@@ -59,16 +81,18 @@ struct Inner {
     links: Links<Link>,
     /// activation token → the link it was minted for (removed on first exchange).
     activation: Mutex<HashMap<String, Link>>,
-    /// (origin id, tool) → integration id: reconnecting the same tool for the same
-    /// organization yields the same integration.
-    integrations: Mutex<HashMap<(String, String), String>>,
-    exchange_by_token_missing: AtomicBool,
+    /// integration id → integration. Kombo does not deduplicate: every completed link
+    /// adds one, unless it was a relink link.
+    integrations: Mutex<HashMap<String, Integration>>,
     origin_override: RwLock<Option<String>>,
+    /// The `setup_status` the next exchanged integration reports (default `COMPLETED`).
+    setup_status: RwLock<Option<String>>,
     create_link_calls: AtomicU64,
     connect_page_calls: AtomicU64,
     complete_calls: AtomicU64,
     integration_by_token_calls: AtomicU64,
-    activate_integration_calls: AtomicU64,
+    relink_calls: AtomicU64,
+    delete_calls: AtomicU64,
 }
 
 /// A handle to a sandbox Kombo; clones share state.
@@ -121,9 +145,10 @@ impl SandboxKombo {
                 "/v1/connect/integration-by-token/{token}",
                 get(integration_by_token),
             )
+            .route("/v1/integrations/{integration_id}/relink", post(relink))
             .route(
-                "/v1/connect/activate-integration",
-                post(activate_integration),
+                "/v1/integrations/{integration_id}",
+                delete(delete_integration),
             )
             .route("/connect", get(connect_page))
             .route("/connect/complete", post(complete))
@@ -131,18 +156,25 @@ impl SandboxKombo {
             .with_state(ctx)
     }
 
-    /// Makes the API endpoints (create-link, integration-by-token, activate-integration)
+    /// Makes the API endpoints (create-link, integration-by-token, relink, delete)
     /// misbehave.
     pub fn set_fault(&self, fault: Fault) {
         self.api.set_fault(fault);
     }
 
-    /// When set, integration-by-token answers 404 for every token (without consuming it),
-    /// as if the endpoint did not exist: callers must fall back to activate-integration.
-    pub fn set_exchange_by_token_missing(&self, missing: bool) {
-        self.inner
-            .exchange_by_token_missing
-            .store(missing, Ordering::SeqCst);
+    /// The `setup_status` the next exchanges report (`INCOMPLETE`, `FINAL_SYNC_PENDING`,
+    /// `COMPLETED`); `None` for the default, `COMPLETED`.
+    pub fn set_setup_status(&self, status: Option<&str>) {
+        if let Ok(mut s) = self.inner.setup_status.write() {
+            *s = status.map(str::to_string);
+        }
+    }
+
+    /// The ids of the integrations Kombo holds, sorted.
+    pub fn integration_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = lock(&self.inner.integrations).keys().cloned().collect();
+        ids.sort();
+        ids
     }
 
     /// When set, the exchange endpoints report this `end_user_origin_id` instead of the
@@ -190,39 +222,88 @@ impl SandboxKombo {
         self.inner.integration_by_token_calls.load(Ordering::SeqCst)
     }
 
-    pub fn activate_integration_calls(&self) -> u64 {
-        self.inner.activate_integration_calls.load(Ordering::SeqCst)
+    pub fn relink_calls(&self) -> u64 {
+        self.inner.relink_calls.load(Ordering::SeqCst)
     }
 
-    /// Redeems an activation token once: the integration it stands for, or 404.
+    pub fn delete_calls(&self) -> u64 {
+        self.inner.delete_calls.load(Ordering::SeqCst)
+    }
+
+    /// Redeems an activation token once: a new integration (or, for a relink link, the
+    /// one it reconnects), or 404.
     fn exchange(&self, token: &str) -> Response {
         let Some(link) = lock(&self.inner.activation).remove(token) else {
-            return error(StatusCode::NOT_FOUND, "not found");
+            return error(
+                StatusCode::NOT_FOUND,
+                "The activation token is unknown or expired.",
+            );
         };
-        let id = lock(&self.inner.integrations)
-            .entry((link.origin_id.clone(), link.tool().to_string()))
-            .or_insert_with(|| random_token("kmb_int_"))
-            .clone();
+        let setup_status = self
+            .inner
+            .setup_status
+            .read()
+            .ok()
+            .and_then(|s| s.clone())
+            .unwrap_or_else(|| "COMPLETED".into());
+        let mut integrations = lock(&self.inner.integrations);
+        let id = match &link.relinks {
+            Some(id) => match integrations.get_mut(id) {
+                Some(existing) => {
+                    existing.setup_status = setup_status;
+                    id.clone()
+                }
+                None => return error(StatusCode::NOT_FOUND, "The integration was deleted."),
+            },
+            None => {
+                let id = format!("{}:{}", link.tool(), &random_token("")[..24]);
+                integrations.insert(
+                    id.clone(),
+                    Integration {
+                        tool: link.tool().to_string(),
+                        category: link.category.clone(),
+                        origin_id: link.origin_id.clone(),
+                        org_name: link.org_name.clone(),
+                        email: link.email.clone(),
+                        setup_status,
+                        created_at: now_rfc3339(),
+                    },
+                );
+                id
+            }
+        };
+        let integration = integrations[&id].clone();
+        drop(integrations);
         let origin_id = self
             .inner
             .origin_override
             .read()
             .ok()
             .and_then(|o| o.clone())
-            .unwrap_or_else(|| link.origin_id.clone());
+            .unwrap_or(integration.origin_id.clone());
         no_store(Json(json!({
             "status": "success",
-            "data": {
-                "id": id,
-                "tool": link.tool(),
-                "category": link.category,
-                "end_user_origin_id": origin_id,
-                "end_user_organization_name": link.org_name,
-                "end_user_email": link.email,
-                "setup_status": "COMPLETED",
-            }
+            "data": integration_json(&id, &integration, &origin_id),
         })))
     }
+}
+
+/// An integration in the shape of Kombo's `GetConnectIntegrationByTokenPositiveResponse`.
+fn integration_json(id: &str, i: &Integration, origin_id: &str) -> Value {
+    json!({
+        "id": id,
+        "tool": i.tool,
+        "category": i.category,
+        "end_user_origin_id": origin_id,
+        "end_user_organization_name": i.org_name,
+        "end_user_email": i.email,
+        "setup_status": i.setup_status,
+        "created_at": i.created_at,
+    })
+}
+
+fn now_rfc3339() -> String {
+    humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string()
 }
 
 fn error(status: StatusCode, message: &str) -> Response {
@@ -264,11 +345,8 @@ fn optional_str<'a>(body: &'a Value, field: &str) -> Result<Option<&'a str>, Str
 }
 
 fn validate_link_request(body: &Value) -> Result<Link, String> {
-    // The email must be a string; the sandbox accepts an empty one.
-    let email = body
-        .get("end_user_email")
-        .and_then(Value::as_str)
-        .ok_or("end_user_email: required (a string)")?;
+    // Kombo requires the email: a non-empty string (null and "" are refused).
+    let email = required_str(body, "end_user_email")?;
     let org_name = required_str(body, "end_user_organization_name")?;
     let origin_id = required_str(body, "end_user_origin_id")?;
     let category = body
@@ -286,8 +364,11 @@ fn validate_link_request(body: &Value) -> Result<Link, String> {
         return Err("integration_tool: must be a tool id such as personio".into());
     }
     let language = optional_str(body, "language")?;
-    if language.is_some_and(|l| !is_language(l)) {
-        return Err("language: must be a language code such as en or de".into());
+    if language.is_some_and(|l| !KOMBO_LANGUAGES.contains(&l)) {
+        return Err(format!(
+            "language: must be one of {}",
+            KOMBO_LANGUAGES.join(", ")
+        ));
     }
     match body.get("link_type").and_then(Value::as_str) {
         Some("EMBEDDED") => {}
@@ -295,17 +376,14 @@ fn validate_link_request(body: &Value) -> Result<Link, String> {
         None => return Err("link_type: required (EMBEDDED)".into()),
     }
     Ok(Link {
-        email: email.to_string(),
+        email,
         org_name,
         origin_id,
         category: category.to_string(),
         tool: tool.map(str::to_string),
         language: language.map(str::to_string),
+        relinks: None,
     })
-}
-
-fn is_language(s: &str) -> bool {
-    (2..=8).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphabetic() || b == b'-')
 }
 
 #[derive(Deserialize)]
@@ -396,37 +474,75 @@ async fn integration_by_token(
         .inner
         .integration_by_token_calls
         .fetch_add(1, Ordering::SeqCst);
-    if sandbox
-        .inner
-        .exchange_by_token_missing
-        .load(Ordering::SeqCst)
-    {
-        // As if the endpoint did not exist (older deployments).
-        return error(StatusCode::NOT_FOUND, "not found");
-    }
     if let Some(r) = sandbox.api.guard(&headers).await {
         return r;
     }
     sandbox.exchange(&token)
 }
 
-/// `POST /v1/connect/activate-integration` `{"token"}`: deprecated, same pool.
-async fn activate_integration(State(ctx): State<Ctx>, headers: HeaderMap, body: Bytes) -> Response {
+/// `POST /v1/integrations/{integration_id}/relink` `{language?, link_type?}`: a link that
+/// reconnects this integration (its exchange gives back the same id).
+async fn relink(
+    State(ctx): State<Ctx>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
     let sandbox = &ctx.sandbox;
-    sandbox
-        .inner
-        .activate_integration_calls
-        .fetch_add(1, Ordering::SeqCst);
+    sandbox.inner.relink_calls.fetch_add(1, Ordering::SeqCst);
     if let Some(r) = sandbox.api.guard(&headers).await {
         return r;
     }
-    let body = match parse_json(&body) {
-        Ok(v) => v,
-        Err(why) => return error(StatusCode::BAD_REQUEST, &why),
+    let body = if body.is_empty() {
+        json!({})
+    } else {
+        match parse_json(&body) {
+            Ok(v) => v,
+            Err(why) => return error(StatusCode::BAD_REQUEST, &why),
+        }
     };
-    match required_str(&body, "token") {
-        Ok(token) => sandbox.exchange(&token),
-        Err(why) => error(StatusCode::BAD_REQUEST, &why),
+    let language = match optional_str(&body, "language") {
+        Ok(l) if l.is_none_or(|l| KOMBO_LANGUAGES.contains(&l)) => l.map(str::to_string),
+        _ => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "language: must be one of en, de, fr, it, es",
+            )
+        }
+    };
+    let Some(existing) = lock(&sandbox.inner.integrations).get(&id).cloned() else {
+        return error(StatusCode::NOT_FOUND, "Integration not found.");
+    };
+    let link = Link {
+        email: existing.email,
+        org_name: existing.org_name,
+        origin_id: existing.origin_id,
+        category: existing.category,
+        tool: Some(existing.tool),
+        language,
+        relinks: Some(id),
+    };
+    let token = sandbox.inner.links.insert("lk_", link);
+    no_store(Json(json!({
+        "status": "success",
+        "data": { "link": format!("{}/connect?token={token}", ctx.public_base) }
+    })))
+}
+
+/// `DELETE /v1/integrations/{integration_id}` `{}`: the integration is gone (404 after).
+async fn delete_integration(
+    State(ctx): State<Ctx>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let sandbox = &ctx.sandbox;
+    sandbox.inner.delete_calls.fetch_add(1, Ordering::SeqCst);
+    if let Some(r) = sandbox.api.guard(&headers).await {
+        return r;
+    }
+    match lock(&sandbox.inner.integrations).remove(&id) {
+        Some(_) => no_store(Json(json!({ "status": "success", "data": {} }))),
+        None => error(StatusCode::NOT_FOUND, "Integration not found."),
     }
 }
 

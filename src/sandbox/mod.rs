@@ -85,7 +85,7 @@ impl Sandboxes {
     /// `[integrations]` config lines pointing at these sandboxes (keys and SDK scripts).
     pub fn integrations_toml(&self) -> String {
         format!(
-            "[integrations.bindbee]\napi_key = \"{BINDBEE_API_KEY}\"\nbase_url = \"{}\"\nsdk_url = \"http://{}/bindbee/sdk.js\"\n\n\
+            "[integrations.bindbee]\napi_key = \"{BINDBEE_API_KEY}\"\nbase_url = \"{}\"\nsdk_url = \"http://{}/bindbee/initialize.min.js\"\n\n\
              [integrations.kombo]\napi_key = \"{KOMBO_API_KEY}\"\nbase_url = \"{}\"\nsdk_url = \"http://{}/kombo/sdk.js\"\n",
             self.bindbee_url(),
             self.addr,

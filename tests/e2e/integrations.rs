@@ -45,7 +45,7 @@ pub async fn fresh_database(backend: Backend) -> String {
     }
 }
 
-async fn stack(backend: Backend, extra: &str) -> (Stack, String) {
+pub async fn stack(backend: Backend, extra: &str) -> (Stack, String) {
     let db = fresh_database(backend).await;
     let s = Stack::start(Opts {
         integrations: Some(format!("database_url = \"{db}\"\n{extra}")),
@@ -55,7 +55,7 @@ async fn stack(backend: Backend, extra: &str) -> (Stack, String) {
     (s, db)
 }
 
-async fn post(s: &Stack, token: &str, path: &str, body: Value) -> (u16, Value) {
+pub async fn post(s: &Stack, token: &str, path: &str, body: Value) -> (u16, Value) {
     let r = s
         .client
         .post(s.url(path))
@@ -69,7 +69,7 @@ async fn post(s: &Stack, token: &str, path: &str, body: Value) -> (u16, Value) {
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
-async fn list(s: &Stack, token: &str) -> Vec<Value> {
+pub async fn list(s: &Stack, token: &str) -> Vec<Value> {
     let r = s.get("/integrations", token).await;
     assert_eq!(r.status(), 200);
     let body: Value = r.json().await.unwrap();
@@ -77,7 +77,7 @@ async fn list(s: &Stack, token: &str) -> Vec<Value> {
 }
 
 /// The whole Bindbee flow; returns the stored Integration.
-async fn connect_bindbee(s: &Stack, token: &str) -> Value {
+pub async fn connect_bindbee(s: &Stack, token: &str) -> Value {
     let (status, body) = post(
         s,
         token,
@@ -103,7 +103,7 @@ async fn connect_bindbee(s: &Stack, token: &str) -> Value {
     body
 }
 
-async fn connect_kombo(s: &Stack, token: &str) -> (u16, Value) {
+pub async fn connect_kombo(s: &Stack, token: &str) -> (u16, Value) {
     let (status, body) = post(
         s,
         token,
@@ -126,7 +126,29 @@ async fn connect_kombo(s: &Stack, token: &str) -> (u16, Value) {
     .await
 }
 
-async fn store_of(db: &str) -> Store {
+/// Kombo's relink of one integration, completed in the sandbox and activated; the
+/// Integration `activate` answers.
+pub async fn relink_kombo(s: &Stack, token: &str, id: &str) -> Value {
+    let (status, body) = post(s, token, &format!("/integrations/{id}/relink"), json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["provider"], "kombo");
+    let activation = s
+        .sandboxes
+        .kombo
+        .complete_link(body["link"].as_str().unwrap())
+        .unwrap();
+    let (status, body) = post(
+        s,
+        token,
+        "/integrations/kombo/activate",
+        json!({"token": activation}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    body
+}
+
+pub async fn store_of(db: &str) -> Store {
     Store::connect(db).await.unwrap()
 }
 
@@ -156,10 +178,10 @@ async fn bindbee_flow_end_to_end(backend: Backend) {
     assert_eq!(integration["category"], "HRIS");
     assert_eq!(integration["tool"], "bamboohr");
     assert_eq!(integration["created_by"], "usr_cleo");
-    assert!(integration["remote_id"]
-        .as_str()
-        .unwrap()
-        .starts_with("conn_"));
+    // Bindbee's connector id (a uuid); the status from its connectors endpoint.
+    assert_eq!(integration["remote_id"].as_str().unwrap().len(), 36);
+    assert_eq!(integration["status"], "active");
+    assert_eq!(s.sandboxes.bindbee.connectors_calls(), 1);
     assert!(integration["id"].as_str().unwrap().starts_with("int_"));
     // The vendor received the right end user.
     let sent = s.sandboxes.bindbee.last_request().unwrap();
@@ -197,7 +219,7 @@ async fn bindbee_flow_end_to_end(backend: Backend) {
     );
 }
 
-async fn kombo_flow_end_to_end_with_fallback(backend: Backend) {
+async fn kombo_flow_end_to_end(backend: Backend) {
     let (s, db) = stack(backend, "").await;
     let (status, integration) = connect_kombo(&s, BEN).await;
     assert_eq!(status, 201, "{integration}");
@@ -207,6 +229,10 @@ async fn kombo_flow_end_to_end_with_fallback(backend: Backend) {
         "category from the caller's latest init"
     );
     assert_eq!(integration["tool"], "greenhouse");
+    assert_eq!(integration["status"], "active");
+    // Kombo's id shape, `:` included, stored and shown as it is.
+    let remote = integration["remote_id"].as_str().unwrap();
+    assert!(remote.starts_with("greenhouse:"), "{remote}");
     let sent = s.sandboxes.kombo.last_request().unwrap();
     assert_eq!(sent["end_user_origin_id"], "usr_ben");
     assert_eq!(sent["end_user_organization_name"], "Ben Okafor");
@@ -214,20 +240,13 @@ async fn kombo_flow_end_to_end_with_fallback(backend: Backend) {
     assert_eq!(sent["link_type"], "EMBEDDED");
     assert_eq!(sent["integration_category"], "ATS");
     assert_eq!(s.sandboxes.kombo.integration_by_token_calls(), 1);
-    assert_eq!(
-        s.sandboxes.kombo.activate_integration_calls(),
-        0,
-        "the deprecated endpoint only on 404"
-    );
-    // The current endpoint gone: the deprecated one takes over.
-    s.sandboxes.kombo.set_exchange_by_token_missing(true);
+    // Connecting again is a second integration at Kombo, which does not deduplicate (and
+    // a second record here): reconnecting in place is what relink is for.
     let (status, second) = connect_kombo(&s, BEN).await;
     assert_eq!(status, 201, "{second}");
-    assert_eq!(s.sandboxes.kombo.activate_integration_calls(), 1);
-    // The same remote integration again: still one record.
-    assert_eq!(second["remote_id"], integration["remote_id"]);
-    assert_eq!(list(&s, BEN).await.len(), 1);
-    let remote = integration["remote_id"].as_str().unwrap();
+    assert_ne!(second["remote_id"], integration["remote_id"]);
+    assert_eq!(list(&s, BEN).await.len(), 2);
+    assert_eq!(s.sandboxes.kombo.integration_ids().len(), 2);
     assert!(!raw_dump(&db)
         .await
         .replace(&format!("remote_id: \"{remote}\""), "")
@@ -375,6 +394,9 @@ async fn bad_input_gets_clear_errors(backend: Backend) {
     )
     .await;
     assert_eq!(status, 400, "no category and no earlier init: {body}");
+    // A token the vendor does not know is the client's mistake, and one call: no
+    // fallback to an endpoint that is gone.
+    let calls = s.sandboxes.kombo.integration_by_token_calls();
     let (status, body) = post(
         &s,
         CLEO,
@@ -382,8 +404,24 @@ async fn bad_input_gets_clear_errors(backend: Backend) {
         json!({"token": "at_unknown", "category": "HRIS"}),
     )
     .await;
-    assert_eq!(status, 502, "Kombo's 404 is a rejection: {body}");
-    assert_eq!(body["error"], "provider_rejected");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_token")),
+        "{body}"
+    );
+    assert_eq!(s.sandboxes.kombo.integration_by_token_calls(), calls + 1);
+    let (status, body) = post(
+        &s,
+        CLEO,
+        "/integrations/bindbee/connect",
+        json!({"temporary_token": "tt_unknown", "category": "HRIS", "integration": "bamboohr"}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_token")),
+        "{body}"
+    );
     let r = s.get("/integrations/unknown/path", CLEO).await;
     assert_eq!(r.status(), 404, "the proxy owns /integrations");
     assert!(list(&s, CLEO).await.is_empty(), "no failure left a record");
@@ -473,7 +511,8 @@ async fn wrong_api_key_is_provider_rejected(backend: Backend) {
 
 async fn restart_keeps_records_and_keys_rotate(backend: Backend) {
     let (s, db) = stack(backend, "").await;
-    let first = connect_bindbee(&s, CLEO).await;
+    let (status, first) = connect_kombo(&s, CLEO).await;
+    assert_eq!(status, 201, "{first}");
     let sandboxes = s.sandboxes.clone();
     let upstream = s.upstream_addr;
     s.proxy.shutdown().await;
@@ -508,10 +547,11 @@ async fn restart_keeps_records_and_keys_rotate(backend: Backend) {
     let old_key_id = store_of(&db).await.list("usr_cleo").await.unwrap()[0]
         .key_id
         .clone();
-    // A new write (the same remote integration again) re-encrypts under the new key.
+    // A new write (the same remote integration again, reconnected in place by Kombo's
+    // relink) re-encrypts under the new key.
     let integrations = s.proxy.state.integrations.as_ref().unwrap();
     assert_ne!(integrations.cipher.current_key_id(), old_key_id);
-    let second = connect_bindbee(&s, CLEO).await;
+    let second = relink_kombo(&s, CLEO, first["id"].as_str().unwrap()).await;
     assert_eq!(
         second["id"], first["id"],
         "the same remote integration updates its one record"
@@ -604,6 +644,9 @@ async fn ui_and_script_render_for_the_caller(backend: Backend) {
     );
 }
 
+/// Runs each named `async fn(Backend)` of the invoking module as two tests, one per
+/// database (the module must have `Backend` in scope).
+#[macro_export]
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -619,7 +662,7 @@ macro_rules! on_both_backends {
 
 on_both_backends!(
     bindbee_flow_end_to_end,
-    kombo_flow_end_to_end_with_fallback,
+    kombo_flow_end_to_end,
     organizations_are_isolated,
     email_domain_organizations_are_shared,
     kombo_origin_mismatch_is_403_and_stores_nothing,

@@ -8,6 +8,7 @@ mod front_proxies;
 mod hardening;
 mod headers;
 mod integrations;
+mod lifecycle;
 mod policy;
 mod process;
 mod redis_store;

@@ -139,10 +139,21 @@ fn example_config_ships_integrations_off_with_empty_secrets() {
         assert_eq!(i[provider]["api_key"].as_str(), Some(""), "{provider}");
         assert_eq!(i[provider]["api_key_file"].as_str(), Some(""), "{provider}");
     }
-    // Bindbee has no default script; the comment above it says what to point it at.
-    assert_eq!(i["bindbee"]["sdk_url"].as_str(), Some(""));
-    assert!(EXAMPLE
-        .contains("window.BindbeeEmbed.open({linkToken, onSuccess(temporary_token), onClose})"));
+    // Both vendors' published scripts are the defaults, written out in the example.
+    assert_eq!(
+        i["bindbee"]["sdk_url"].as_str(),
+        Some(defaults::BINDBEE_SDK_URL)
+    );
+    assert!(EXAMPLE.contains(
+        "window.BindbeeEmbed.initialize({linkToken, serverUrl, onSuccess(temporary_token), onClose})"
+    ));
+    for provider in ["bindbee", "kombo"] {
+        assert_eq!(
+            i[provider]["sdk_integrity"].as_str(),
+            Some(""),
+            "{provider}"
+        );
+    }
     assert_eq!(
         i["kombo"]["sdk_url"].as_str(),
         Some(defaults::KOMBO_SDK_URL)
@@ -173,19 +184,17 @@ fn example_config_enables_integrations_once_the_key_is_given() {
     assert_eq!(i.encryption_key, Some(SecretKey(key_bytes())));
     assert_eq!(i.database_url.expose(), defaults::DATABASE_URL);
     assert_eq!(i.kombo.api_key.as_ref().unwrap().expose(), "kombo-key");
-    assert_eq!(i.kombo.sdk_url.as_deref(), Some(defaults::KOMBO_SDK_URL));
+    assert_eq!(i.kombo.sdk_url, defaults::KOMBO_SDK_URL);
     assert!(i.bindbee.api_key.is_none());
 
-    // Bindbee additionally needs its script.
+    // Bindbee too needs nothing but its key: its script defaults to Bindbee's CDN.
     let env = [
         ("BINK_PROXY_INTEGRATIONS__ENABLED", "true"),
         ("BINK_PROXY_INTEGRATIONS__ENCRYPTION_KEY", KEY),
         ("BINK_PROXY_INTEGRATIONS__BINDBEE__API_KEY", "bindbee-key"),
     ];
-    assert_eq!(
-        keys(&problems(EXAMPLE, &env)),
-        ["integrations.bindbee.sdk_url"]
-    );
+    let c = Config::from_toml(EXAMPLE, &env).unwrap();
+    assert_eq!(c.integrations.bindbee.sdk_url, defaults::BINDBEE_SDK_URL);
 }
 
 #[test]

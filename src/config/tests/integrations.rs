@@ -17,12 +17,15 @@ fn integrations_defaults_match_the_contract() {
     assert_eq!(i.organization, OrganizationMode::User);
     assert!(i.bindbee.api_key.is_none());
     assert_eq!(i.bindbee.base_url.as_str(), "https://api.bindbee.dev/");
-    assert_eq!(i.bindbee.sdk_url, None);
+    assert_eq!(
+        i.bindbee.sdk_url,
+        "https://cdn.bindbee.dev/initialize.min.js"
+    );
     assert!(i.kombo.api_key.is_none());
     assert_eq!(i.kombo.base_url.as_str(), "https://api.kombo.dev/v1");
     assert_eq!(
-        i.kombo.sdk_url.as_deref(),
-        Some("https://unpkg.com/@kombo-api/connect@1.3.0/dist/index.js")
+        i.kombo.sdk_url,
+        "https://unpkg.com/@kombo-api/connect@1.3.0/dist/index.js"
     );
 }
 
@@ -296,6 +299,7 @@ fn integrations_problems_are_all_reported_together() {
         organization = "team"
         [integrations.bindbee]
         api_key = "bb-key"
+        sdk_url = "bindbee.js"
         [integrations.kombo]
         base_url = "api.kombo.dev"
         sdk_url = "kombo.js"

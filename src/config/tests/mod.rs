@@ -160,13 +160,13 @@ fn assert_defaults(c: &Config) {
         i.bindbee.base_url,
         Url::parse(defaults::BINDBEE_BASE_URL).unwrap()
     );
-    assert_eq!(i.bindbee.sdk_url, None);
+    assert_eq!(i.bindbee.sdk_url, defaults::BINDBEE_SDK_URL);
     assert!(i.kombo.api_key.is_none());
     assert_eq!(
         i.kombo.base_url,
         Url::parse(defaults::KOMBO_BASE_URL).unwrap()
     );
-    assert_eq!(i.kombo.sdk_url.as_deref(), Some(defaults::KOMBO_SDK_URL));
+    assert_eq!(i.kombo.sdk_url, defaults::KOMBO_SDK_URL);
 }
 
 /// `MINIMAL` with sign-in enabled (client id and secret) and `session` as the [session] body.

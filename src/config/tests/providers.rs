@@ -8,17 +8,18 @@ use url::Url;
 use super::*;
 
 #[test]
-fn bindbee_api_key_without_sdk_url_is_an_error_naming_bindbee_sdk_url() {
-    let p = problems(
-        &integrations_with("[integrations.bindbee]\napi_key = \"bb-key\"\n"),
-        &NoEnv,
-    );
-    assert_eq!(keys(&p), ["integrations.bindbee.sdk_url"]);
-    let p = problems(
-        &integrations_with("[integrations.bindbee]\napi_key = \"bb-key\"\nsdk_url = \" \"\n"),
-        &NoEnv,
-    );
-    assert_eq!(keys(&p), ["integrations.bindbee.sdk_url"]);
+fn bindbee_gets_its_published_script_unless_one_is_given() {
+    // An API key alone is a working configuration: the default is Bindbee's CDN script.
+    let c = ok(&integrations_with(
+        "[integrations.bindbee]\napi_key = \"bb-key\"\n",
+    ));
+    let b = &c.integrations.bindbee;
+    assert_eq!(b.sdk_url, "https://cdn.bindbee.dev/initialize.min.js");
+    assert_eq!(b.sdk_integrity, None);
+    let c = ok(&integrations_with(
+        "[integrations.bindbee]\napi_key = \"bb-key\"\nsdk_url = \" \"\n",
+    ));
+    assert_eq!(c.integrations.bindbee.sdk_url, defaults::BINDBEE_SDK_URL);
 
     for sdk in [
         "https://cdn.example.com/bindbee-embed.js",
@@ -29,7 +30,7 @@ fn bindbee_api_key_without_sdk_url_is_an_error_naming_bindbee_sdk_url() {
         )));
         let b = &c.integrations.bindbee;
         assert_eq!(b.api_key.as_ref().unwrap().expose(), "bb-key");
-        assert_eq!(b.sdk_url.as_deref(), Some(sdk));
+        assert_eq!(b.sdk_url, sdk);
     }
     for sdk in [
         "javascript:alert(1)",
@@ -44,11 +45,32 @@ fn bindbee_api_key_without_sdk_url_is_an_error_naming_bindbee_sdk_url() {
         );
         assert_eq!(keys(&p), ["integrations.bindbee.sdk_url"], "{sdk}");
     }
-    // Without an api_key Bindbee is simply not configured.
+}
+
+#[test]
+fn sdk_integrity_must_be_a_subresource_integrity_value() {
+    let sha384 = format!("sha384-{}", "A".repeat(64));
+    let c = ok(&integrations_with(&format!(
+        "[integrations.bindbee]\napi_key = \"bb-key\"\nsdk_integrity = \"{sha384}\"\n"
+    )));
     assert_eq!(
-        ok(&integrations_with("")).integrations.bindbee.sdk_url,
-        None
+        c.integrations.bindbee.sdk_integrity.as_deref(),
+        Some(sha384.as_str())
     );
+    for bad in [
+        "sha384-tooShort",
+        "md5-AAAAAAAAAAAAAAAAAAAAAA==",
+        "sha384:AAAA",
+        "\\\"><script>",
+    ] {
+        let p = problems(
+            &integrations_with(&format!(
+                "[integrations.kombo]\napi_key = \"k\"\nsdk_integrity = \"{bad}\"\n"
+            )),
+            &NoEnv,
+        );
+        assert_eq!(keys(&p), ["integrations.kombo.sdk_integrity"], "{bad}");
+    }
 }
 
 #[test]
@@ -58,7 +80,7 @@ fn kombo_gets_its_default_sdk_url_unless_one_is_given() {
     ));
     let k = &c.integrations.kombo;
     assert_eq!(k.api_key.as_ref().unwrap().expose(), "kombo-key");
-    assert_eq!(k.sdk_url.as_deref(), Some(defaults::KOMBO_SDK_URL));
+    assert_eq!(k.sdk_url, defaults::KOMBO_SDK_URL);
     assert_eq!(k.base_url, Url::parse(defaults::KOMBO_BASE_URL).unwrap());
 
     let c = ok(&integrations_with(
@@ -66,10 +88,7 @@ fn kombo_gets_its_default_sdk_url_unless_one_is_given() {
          base_url = \"https://api.us.kombo.dev/v1\"\n",
     ));
     let k = &c.integrations.kombo;
-    assert_eq!(
-        k.sdk_url.as_deref(),
-        Some("https://cdn.example.com/kombo.js")
-    );
+    assert_eq!(k.sdk_url, "https://cdn.example.com/kombo.js");
     assert_eq!(k.base_url.as_str(), "https://api.us.kombo.dev/v1");
 }
 

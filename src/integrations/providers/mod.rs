@@ -20,6 +20,9 @@ const MAX_MESSAGE: usize = 300;
 pub enum ProviderError {
     #[error("provider rejected the request ({status}): {message}")]
     Rejected { status: u16, message: String },
+    /// 429: the vendor's `Retry-After`, when it sent a readable one, is passed on.
+    #[error("provider rate limit reached")]
+    RateLimited { retry_after: Option<String> },
     #[error("provider answered {status}")]
     Unavailable { status: u16 },
     #[error("provider timed out")]
@@ -82,6 +85,33 @@ impl ApiClient {
         self.send(request).await
     }
 
+    /// `GET` with query parameters (encoded by `url`).
+    pub async fn get_query(
+        &self,
+        segments: &[&str],
+        query: &[(&str, &str)],
+    ) -> Result<Value, ProviderError> {
+        let mut url = self.url(segments);
+        url.query_pairs_mut().extend_pairs(query);
+        self.send(self.http.get(url)).await
+    }
+
+    /// `DELETE`, with a JSON body when the vendor documents one. Any 2xx is success,
+    /// whatever its body (Kombo answers JSON, Bindbee may answer 204).
+    pub async fn delete(
+        &self,
+        segments: &[&str],
+        body: Option<&Value>,
+    ) -> Result<(), ProviderError> {
+        let mut request = self.http.delete(self.url(segments));
+        if let Some(body) = body {
+            request = request
+                .header(http::header::CONTENT_TYPE, "application/json")
+                .body(body.to_string());
+        }
+        self.exchange(request).await.map(|_| ())
+    }
+
     pub async fn post(&self, segments: &[&str], body: &Value) -> Result<Value, ProviderError> {
         let request = self
             .http
@@ -91,7 +121,15 @@ impl ApiClient {
         self.send(request).await
     }
 
+    /// A call whose 2xx answer must be the vendor's JSON.
     async fn send(&self, request: reqwest::RequestBuilder) -> Result<Value, ProviderError> {
+        let body = self.exchange(request).await?;
+        serde_json::from_slice(&body).map_err(|_| ProviderError::Malformed)
+    }
+
+    /// Sends with the API key; a 2xx answer's body (at most [`MAX_BODY`]), or the error
+    /// the status stands for.
+    async fn exchange(&self, request: reqwest::RequestBuilder) -> Result<Vec<u8>, ProviderError> {
         let mut response = request
             .bearer_auth(self.api_key.expose())
             .header(http::header::ACCEPT, "application/json")
@@ -99,6 +137,12 @@ impl ApiClient {
             .await
             .map_err(classify)?;
         let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(http::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| is_retry_after(v))
+            .map(str::to_string);
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(classify)? {
             if body.len() + chunk.len() > MAX_BODY {
@@ -107,7 +151,8 @@ impl ApiClient {
             body.extend_from_slice(&chunk);
         }
         match status {
-            200..=299 => serde_json::from_slice(&body).map_err(|_| ProviderError::Malformed),
+            200..=299 => Ok(body),
+            429 => Err(ProviderError::RateLimited { retry_after }),
             400..=499 => Err(ProviderError::Rejected {
                 status,
                 message: vendor_message(&body),
@@ -123,6 +168,14 @@ fn classify(e: reqwest::Error) -> ProviderError {
     } else {
         ProviderError::Unreachable
     }
+}
+
+/// A `Retry-After` worth passing on: delay-seconds or an HTTP-date (RFC 9110 §10.2.3),
+/// nothing that could carry more than that.
+fn is_retry_after(value: &str) -> bool {
+    let seconds =
+        !value.is_empty() && value.len() <= 10 && value.bytes().all(|b| b.is_ascii_digit());
+    seconds || httpdate::parse_http_date(value).is_ok()
 }
 
 /// The human message in a vendor error body (Bindbee `detail`, Kombo `error.message`),
@@ -179,6 +232,16 @@ mod tests {
         assert!(!is_plain_token(".."));
         assert!(!is_plain_token(""));
         assert!(is_plain_token("tt_abc-DEF.123~"));
+    }
+
+    #[test]
+    fn only_a_well_formed_retry_after_is_passed_on() {
+        assert!(is_retry_after("30"));
+        assert!(is_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"));
+        assert!(!is_retry_after(""));
+        assert!(!is_retry_after("30, 40"));
+        assert!(!is_retry_after("soon"));
+        assert!(!is_retry_after("12345678901"));
     }
 
     #[test]

@@ -1,15 +1,39 @@
-/* Bindbee Embed (bink-proxy sandbox mimic) */
+/* Bindbee Embed (bink-proxy sandbox stand-in for https://cdn.bindbee.dev/initialize.min.js)
+ * Same API as Bindbee's script:
+ *   BindbeeEmbed.initialize({linkToken, serverUrl, onSuccess(temporary_token), onClose})
+ *   BindbeeEmbed.open()      opens the widget (an iframe) for the initialized link
+ *   BindbeeEmbed.destroy()   removes it and forgets the link
+ * The iframe posts JSON *strings* — {"type":"SUCCESS","temporary_token","instanceId"},
+ * then {"type":"CLOSE","instanceId"} — and only messages from its origin and window, for
+ * this instance, are heard. */
 (function () {
   'use strict';
   var script = document.currentScript;
   var base = script && script.src ? new URL('.', script.src).href : __PUBLIC_BASE__ + '/';
   var origin = new URL(base).origin;
-  var current = null;
+  var DEFAULT_SERVER = 'https://api.bindbee.dev';
+  var config = null;
+  var widget = null;
 
-  function open(options) {
+  function initialize(options) {
     options = options || {};
-    if (!options.linkToken) throw new Error('BindbeeEmbed.open: linkToken is required');
-    if (current) current.close();
+    if (typeof options.linkToken !== 'string' || !options.linkToken) {
+      throw new Error('BindbeeEmbed.initialize: linkToken is required');
+    }
+    destroy();
+    config = {
+      linkToken: options.linkToken,
+      serverUrl: options.serverUrl || DEFAULT_SERVER,
+      onSuccess: options.onSuccess,
+      onClose: options.onClose,
+      instanceId: Math.random().toString(36).slice(2) + Date.now().toString(36)
+    };
+  }
+
+  function open() {
+    if (!config) throw new Error('BindbeeEmbed.open: call BindbeeEmbed.initialize first');
+    if (widget) return;
+    var c = config;
     var overlay = document.createElement('div');
     overlay.setAttribute('data-bindbee-embed', '');
     Object.assign(overlay.style, {
@@ -18,7 +42,9 @@
     });
     var frame = document.createElement('iframe');
     frame.title = 'Connect with Bindbee';
-    frame.src = base + 'connect?link_token=' + encodeURIComponent(options.linkToken);
+    frame.src = base + 'embed?link_token=' + encodeURIComponent(c.linkToken) +
+      '&server_url=' + encodeURIComponent(c.serverUrl) +
+      '&instanceId=' + encodeURIComponent(c.instanceId);
     frame.setAttribute('allowtransparency', 'true');
     Object.assign(frame.style, {
       position: 'absolute', top: '0', left: '0', width: '100%', height: '100%',
@@ -28,27 +54,32 @@
     document.body.appendChild(overlay);
     frame.addEventListener('load', function () { frame.focus(); });
 
-    function teardown() {
-      window.removeEventListener('message', onMessage);
-      overlay.remove();
-      if (current === handle) current = null;
-    }
     function onMessage(event) {
       if (event.origin !== origin || event.source !== frame.contentWindow) return;
-      var data = event.data || {};
-      if (data.type === 'bindbee:success' && typeof data.temporary_token === 'string') {
-        teardown();
-        if (typeof options.onSuccess === 'function') options.onSuccess(data.temporary_token);
-      } else if (data.type === 'bindbee:close') {
-        teardown();
-        if (typeof options.onClose === 'function') options.onClose();
+      if (typeof event.data !== 'string') return;
+      var data;
+      try { data = JSON.parse(event.data); } catch (e) { return; }
+      if (!data || (data.instanceId && data.instanceId !== c.instanceId)) return;
+      if (data.type === 'SUCCESS' && typeof data.temporary_token === 'string') {
+        if (typeof c.onSuccess === 'function') c.onSuccess(data.temporary_token);
+      } else if (data.type === 'CLOSE') {
+        close();
+        if (typeof c.onClose === 'function') c.onClose();
       }
     }
-    var handle = { close: teardown };
-    current = handle;
+    function close() {
+      window.removeEventListener('message', onMessage);
+      overlay.remove();
+      if (widget && widget.overlay === overlay) widget = null;
+    }
+    widget = { overlay: overlay, close: close };
     window.addEventListener('message', onMessage);
-    return handle;
   }
 
-  window.BindbeeEmbed = { open: open };
+  function destroy() {
+    if (widget) widget.close();
+    config = null;
+  }
+
+  window.BindbeeEmbed = { initialize: initialize, open: open, destroy: destroy };
 })();

@@ -33,7 +33,7 @@
       return response.json();
     }).then(function (body) {
       say('Connected. You can close this window.');
-      post(__SUCCESS__);
+      [__SUCCESS__].forEach(post);
     }).catch(function (error) {
       say('Could not connect: ' + error.message + '. Please try again.', true);
       busy(false);

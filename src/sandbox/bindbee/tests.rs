@@ -39,6 +39,52 @@ async fn exchange(base: &str, key: &str, tt: &str) -> reqwest::Response {
         .unwrap()
 }
 
+async fn connectors(base: &str, category: &str, query: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .get(format!("{base}/api/{category}/v1/connectors?{query}"))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn delete(base: &str, category: &str, id: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .delete(format!("{base}/api/{category}/v1/connectors/{id}/delete"))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The widget page for a link token, in the region `server_url` names.
+async fn widget(base: &str, link_token: &str, server_url: &str) -> reqwest::Response {
+    let mut url = url::Url::parse(&format!("{base}/embed")).unwrap();
+    url.query_pairs_mut()
+        .append_pair("link_token", link_token)
+        .append_pair("server_url", server_url)
+        .append_pair("instanceId", "inst-1");
+    reqwest::get(url).await.unwrap()
+}
+
+fn origin(base: &str) -> String {
+    url::Url::parse(base)
+        .unwrap()
+        .origin()
+        .ascii_serialization()
+}
+
+/// Link, button, exchange: the connector_token answer.
+async fn connect(b: &SandboxBindbee, base: &str, body: &Value) -> Value {
+    let r = create(base, KEY, body).await;
+    let link_token = r.json::<Value>().await.unwrap()["link_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let tt = b.complete_link(&link_token).unwrap();
+    exchange(base, KEY, &tt).await.json().await.unwrap()
+}
+
 #[tokio::test]
 async fn api_key_is_checked() {
     let (b, base) = serve().await;
@@ -73,7 +119,18 @@ async fn bad_bodies_are_400() {
         .as_object_mut()
         .unwrap()
         .remove("integration");
-    for body in [missing_origin, bad_category, no_integration, json!([1])] {
+    let mut short_org = link_body();
+    short_org["end_user_data"]["org_name"] = json!("A");
+    let mut short_origin = link_body();
+    short_origin["end_user_data"]["origin_id"] = json!("x");
+    for body in [
+        missing_origin,
+        bad_category,
+        no_integration,
+        short_org,
+        short_origin,
+        json!([1]),
+    ] {
         let r = create(&base, KEY, &body).await;
         assert_eq!(r.status(), 400, "{body}");
         let v: Value = r.json().await.unwrap();
@@ -102,10 +159,8 @@ async fn full_flow_is_single_use() {
     assert!(link_token.starts_with("lt_"));
     assert_eq!(b.last_request().unwrap(), link_body());
 
-    // The connect page shows the (escaped) org and integration and both buttons.
-    let r = reqwest::get(format!("{base}/connect?link_token={link_token}"))
-        .await
-        .unwrap();
+    // The widget shows the (escaped) org and integration and both buttons.
+    let r = widget(&base, &link_token, &origin(&base)).await;
     assert_eq!(r.status(), 200);
     let csp = r.headers()["content-security-policy"]
         .to_str()
@@ -122,7 +177,11 @@ async fn full_flow_is_single_use() {
         "data-complete=\"{}\"",
         html_escape("/bindbee/connect/complete")
     )));
-    assert!(html.contains("bindbee:success"));
+    // It posts JSON strings tagged with its instance, success then close.
+    assert!(html.contains(
+        "JSON.stringify({ type: 'SUCCESS', temporary_token: body.temporary_token, instanceId: \"inst-1\" })"
+    ));
+    assert!(html.contains("JSON.stringify({ type: 'CLOSE', instanceId: \"inst-1\" })"));
 
     // The browser side mints a temporary token without the API key.
     let (status, answer) = complete(&base, &json!({ "link_token": link_token })).await;
@@ -133,28 +192,122 @@ async fn full_flow_is_single_use() {
     let r = exchange(&base, KEY, &tt).await;
     assert_eq!(r.status(), 200);
     let v: Value = r.json().await.unwrap();
+    // Exactly Bindbee's answer: no organization in it.
+    let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["connector_id", "connector_token"]);
     let ct = v["connector_token"].as_str().unwrap();
     assert!(ct.starts_with("ct_"));
-    assert!(v["connector_id"].as_str().unwrap().starts_with("conn_"));
-    assert_eq!(v["integration"], "bamboohr");
-    assert_eq!(v["category"], "HRIS");
-    assert_eq!(v["origin_id"], "acme.com");
-    assert_eq!(v["status"], "active");
+    let id = v["connector_id"].as_str().unwrap();
+    assert_eq!((id.len(), &id[14..15]), (36, "4"), "a v4 uuid: {id}");
     assert_eq!(b.connector_tokens_issued(), vec![ct.to_string()]);
 
     // Single use; unknown tokens are 404 too.
     let r = exchange(&base, KEY, &tt).await;
     assert_eq!(r.status(), 404);
-    assert_eq!(r.json::<Value>().await.unwrap()["detail"], "not found");
+    assert!(r.json::<Value>().await.unwrap()["detail"].is_string());
     assert_eq!(exchange(&base, KEY, "tt_unknown").await.status(), 404);
 
-    // Reconnecting the same tool keeps the connector id, with a fresh connector token.
+    // Whose connector it is comes from the connectors endpoint.
+    let r = connectors(&base, "hris", &format!("connector_token={ct}")).await;
+    assert_eq!(r.status(), 200);
+    let list: Value = r.json().await.unwrap();
+    assert_eq!(list["items"].as_array().unwrap().len(), 1, "{list}");
+    let c = &list["items"][0];
+    assert_eq!(c["id"], id);
+    assert_eq!(c["origin_id"], "acme.com");
+    assert_eq!(c["status"], "COMPLETE");
+    assert_eq!(c["integration"], "bamboohr");
+    let none: Value = connectors(&base, "ats", &format!("connector_token={ct}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        none["items"].as_array().unwrap().is_empty(),
+        "another category"
+    );
+
+    // Every completion is a new connector.
     let tt2 = b.complete_link(&link_token).unwrap();
     let v2: Value = exchange(&base, KEY, &tt2).await.json().await.unwrap();
-    assert_eq!(v2["connector_id"], v["connector_id"]);
-    assert_ne!(v2["connector_token"], v["connector_token"]);
+    assert_ne!(v2["connector_id"], v["connector_id"]);
     assert_eq!(b.connector_tokens_issued().len(), 2);
     assert_eq!(b.complete_calls(), 1);
+}
+
+#[tokio::test]
+async fn the_widget_works_only_in_its_region() {
+    let (b, base) = serve().await;
+    let r = create(&base, KEY, &link_body()).await;
+    let link_token = r.json::<Value>().await.unwrap()["link_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        widget(&base, &link_token, &origin(&base)).await.status(),
+        200
+    );
+    for elsewhere in ["https://api-eu.bindbee.dev", "", "http://127.0.0.1:9"] {
+        let r = widget(&base, &link_token, elsewhere).await;
+        assert_eq!(r.status(), 404, "{elsewhere:?}");
+    }
+    assert_eq!(b.connect_page_calls(), 4);
+}
+
+#[tokio::test]
+async fn connectors_filter_and_delete() {
+    let (b, base) = serve().await;
+    let first = connect(&b, &base, &link_body()).await;
+    b.set_connector_status(Some("INCOMPLETE"));
+    let mut other = link_body();
+    other["end_user_data"]["origin_id"] = json!("globex.com");
+    let second = connect(&b, &base, &other).await;
+    let all: Value = connectors(&base, "hris", "").await.json().await.unwrap();
+    assert_eq!(all["items"].as_array().unwrap().len(), 2);
+    let acme: Value = connectors(&base, "hris", "origin_id=acme.com")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(acme["items"][0]["id"], first["connector_id"]);
+    let active: Value = connectors(&base, "hris", "is_active=true")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(active["items"].as_array().unwrap().len(), 1);
+    let second_token = second["connector_token"].as_str().unwrap();
+    let globex: Value = connectors(&base, "hris", &format!("connector_token={second_token}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(globex["items"][0]["status"], "INCOMPLETE");
+
+    b.set_origin_override(Some("evil.example".into()));
+    let evil: Value = connectors(&base, "hris", "").await.json().await.unwrap();
+    assert!(evil["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["origin_id"] == "evil.example"));
+    b.set_origin_override(None);
+    b.set_hide_connectors(true);
+    let hidden: Value = connectors(&base, "hris", "").await.json().await.unwrap();
+    assert!(hidden["items"].as_array().unwrap().is_empty());
+    b.set_hide_connectors(false);
+
+    let id = first["connector_id"].as_str().unwrap();
+    assert_eq!(
+        delete(&base, "ats", id).await.status(),
+        404,
+        "wrong category"
+    );
+    assert_eq!(delete(&base, "hris", id).await.status(), 200);
+    assert_eq!(delete(&base, "hris", id).await.status(), 404);
+    assert_eq!(b.connector_ids().len(), 1);
+    assert_eq!(b.delete_calls(), 3);
+    assert_eq!(connectors(&base, "payroll", "").await.status(), 404);
 }
 
 #[tokio::test]
@@ -165,9 +318,7 @@ async fn unknown_links_are_404() {
         complete(&base, &json!({ "link_token": "lt_nope" })).await.0,
         404
     );
-    let r = reqwest::get(format!("{base}/connect?link_token=%3Cscript%3E"))
-        .await
-        .unwrap();
+    let r = widget(&base, "<script>", &origin(&base)).await;
     assert_eq!(r.status(), 404);
     let html = r.text().await.unwrap();
     assert!(html.contains("id=\"bindbee-cancel\""));
@@ -184,16 +335,23 @@ async fn unknown_links_are_404() {
 #[tokio::test]
 async fn sdk_is_javascript() {
     let (_b, base) = serve().await;
-    let r = reqwest::get(format!("{base}/sdk.js")).await.unwrap();
+    let r = reqwest::get(format!("{base}/initialize.min.js"))
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     assert!(r.headers()["content-type"]
         .to_str()
         .unwrap()
         .starts_with("application/javascript"));
     let js = r.text().await.unwrap();
-    assert!(js.contains("window.BindbeeEmbed"));
+    assert!(js.contains(
+        "window.BindbeeEmbed = { initialize: initialize, open: open, destroy: destroy }"
+    ));
     assert!(js.contains(&format!("\"{base}\"")));
     assert!(js.contains("event.origin !== origin"));
+    assert!(js.contains("JSON.parse(event.data)"));
+    let old_path = reqwest::get(format!("{base}/sdk.js")).await.unwrap();
+    assert_eq!(old_path.text().await.unwrap(), js);
 }
 
 #[tokio::test]
@@ -204,6 +362,8 @@ async fn faults() {
     assert_eq!(r.status(), 503);
     assert_eq!(r.json::<Value>().await.unwrap()["message"], "sandbox fault");
     assert_eq!(exchange(&base, KEY, "tt_x").await.status(), 503);
+    assert_eq!(connectors(&base, "hris", "").await.status(), 503);
+    assert_eq!(delete(&base, "hris", "x").await.status(), 503);
 
     b.set_fault(Fault::Garbage);
     let r = create(&base, KEY, &link_body()).await;

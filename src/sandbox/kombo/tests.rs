@@ -44,14 +44,27 @@ async fn by_token(base: &str, key: &str, token: &str) -> reqwest::Response {
         .unwrap()
 }
 
-async fn activate(base: &str, key: &str, token: &str) -> reqwest::Response {
+async fn relink(base: &str, key: &str, id: &str, body: &Value) -> reqwest::Response {
+    post_with_key(format!("{base}/v1/integrations/{id}/relink"), key, body).await
+}
+
+async fn delete(base: &str, key: &str, id: &str) -> reqwest::Response {
     reqwest::Client::new()
-        .post(format!("{base}/v1/connect/activate-integration"))
+        .delete(format!("{base}/v1/integrations/{id}"))
         .bearer_auth(key)
-        .json(&json!({ "token": token }))
+        .json(&json!({}))
         .send()
         .await
         .unwrap()
+}
+
+/// A whole connection: link, the page's button, the exchange; the integration's data.
+async fn connect(k: &SandboxKombo, base: &str, body: &Value) -> Value {
+    let link = link(base, body).await;
+    let at = k.complete_link(&link).unwrap();
+    let r = by_token(base, KEY, &at).await;
+    assert_eq!(r.status(), 200);
+    r.json::<Value>().await.unwrap()["data"].clone()
 }
 
 #[tokio::test]
@@ -70,11 +83,15 @@ async fn api_key_is_checked() {
         .unwrap();
     assert_eq!(r.status(), 401);
     assert_eq!(by_token(&base, "wrong", "at_x").await.status(), 401);
-    assert_eq!(activate(&base, "", "at_x").await.status(), 401);
+    assert_eq!(
+        relink(&base, "", "personio:x", &json!({})).await.status(),
+        401
+    );
+    assert_eq!(delete(&base, "wrong", "personio:x").await.status(), 401);
     assert!(k.last_request().is_none());
     assert_eq!(k.create_link_calls(), 2);
     assert_eq!(k.integration_by_token_calls(), 1);
-    assert_eq!(k.activate_integration_calls(), 1);
+    assert_eq!((k.relink_calls(), k.delete_calls()), (1, 1));
 }
 
 #[tokio::test]
@@ -92,6 +109,10 @@ async fn bad_bodies_are_400() {
     };
     for body in [
         without("end_user_email"),
+        with("end_user_email", Value::Null),
+        with("end_user_email", json!("")),
+        with("language", json!("nl")),
+        with("language", json!("en-US")),
         without("end_user_origin_id"),
         without("integration_category"),
         without("link_type"),
@@ -107,14 +128,14 @@ async fn bad_bodies_are_400() {
         assert!(v["error"]["message"].as_str().unwrap().len() > 3);
     }
     assert_eq!(k.last_request().unwrap()["integration_tool"], 42);
-    let r = reqwest::Client::new()
-        .post(format!("{base}/v1/connect/activate-integration"))
-        .bearer_auth(KEY)
-        .body("{}")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
+    // activate-integration is gone from Kombo's API.
+    let r = post_with_key(
+        format!("{base}/v1/connect/activate-integration"),
+        KEY,
+        &json!({"token": "at_x"}),
+    )
+    .await;
+    assert_eq!(r.status(), 404);
 }
 
 #[tokio::test]
@@ -158,27 +179,28 @@ async fn full_flow_is_single_use() {
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["status"], "success");
     let data = &v["data"];
-    assert!(data["id"].as_str().unwrap().starts_with("kmb_int_"));
+    // Kombo's id shape: `<tool>:<24 characters>`.
+    let id = data["id"].as_str().unwrap();
+    let (tool, rest) = id.split_once(':').unwrap();
+    assert_eq!((tool, rest.len()), ("bamboohr", 24), "{id}");
     assert_eq!(data["tool"], "bamboohr");
     assert_eq!(data["end_user_origin_id"], "acme.com");
     assert_eq!(data["end_user_organization_name"], "Acme \"<b>\" & Co");
     assert_eq!(data["end_user_email"], "ben@acme.com");
     assert_eq!(data["setup_status"], "COMPLETED");
 
-    // Single use, across both exchange endpoints.
+    // Single use.
     let r = by_token(&base, KEY, &at).await;
     assert_eq!(r.status(), 404);
-    assert_eq!(
-        r.json::<Value>().await.unwrap(),
-        json!({"status": "error", "error": {"message": "not found"}})
-    );
-    assert_eq!(activate(&base, KEY, &at).await.status(), 404);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["status"], "error");
+    assert!(v["error"]["message"].is_string());
 
-    // The deprecated endpoint redeems from the same pool; same tool, same id.
+    // Kombo does not deduplicate: the same link completed again is a second integration.
     let at2 = k.complete_link(&link).unwrap();
-    let v2: Value = activate(&base, KEY, &at2).await.json().await.unwrap();
-    assert_eq!(v2["data"]["id"], data["id"]);
-    assert_eq!(by_token(&base, KEY, &at2).await.status(), 404);
+    let v2: Value = by_token(&base, KEY, &at2).await.json().await.unwrap();
+    assert_ne!(v2["data"]["id"], data["id"]);
+    assert_eq!(k.integration_ids().len(), 2);
     assert_eq!(k.complete_calls(), 1);
     assert_eq!(k.connect_page_calls(), 1);
 }
@@ -210,22 +232,41 @@ async fn default_tool_and_unknown_links() {
 }
 
 #[tokio::test]
-async fn exchange_by_token_can_go_missing() {
+async fn relink_keeps_one_integration_and_delete_removes_it() {
     let (k, base) = serve().await;
-    let link = link(&base, &link_body()).await;
-    let at = k.complete_link(&link).unwrap();
-    k.set_exchange_by_token_missing(true);
-    assert_eq!(by_token(&base, KEY, &at).await.status(), 404);
-    // The token was not consumed: the fallback still redeems it.
-    let r = activate(&base, KEY, &at).await;
+    let first = connect(&k, &base, &link_body()).await;
+    let id = first["id"].as_str().unwrap();
+    k.set_setup_status(Some("INCOMPLETE"));
+    let r = relink(&base, KEY, id, &json!({"language": "fr"})).await;
     assert_eq!(r.status(), 200);
     let v: Value = r.json().await.unwrap();
-    assert_eq!(v["data"]["end_user_origin_id"], "acme.com");
-    assert_eq!(k.integration_by_token_calls(), 1);
-    assert_eq!(k.activate_integration_calls(), 1);
-    k.set_exchange_by_token_missing(false);
+    assert_eq!(v["status"], "success");
+    let link = v["data"]["link"].as_str().unwrap().to_string();
+    let html = reqwest::get(&link).await.unwrap().text().await.unwrap();
+    assert!(html.contains("<html lang=\"fr\">"));
     let at = k.complete_link(&link).unwrap();
-    assert_eq!(by_token(&base, KEY, &at).await.status(), 200);
+    let again: Value = by_token(&base, KEY, &at).await.json().await.unwrap();
+    assert_eq!(
+        again["data"]["id"], first["id"],
+        "relink keeps the integration"
+    );
+    assert_eq!(again["data"]["setup_status"], "INCOMPLETE");
+    assert_eq!(k.integration_ids(), [id]);
+
+    let r = relink(&base, KEY, id, &json!({"language": "nl"})).await;
+    assert_eq!(r.status(), 400);
+    let r = delete(&base, KEY, id).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.json::<Value>().await.unwrap(),
+        json!({"status": "success", "data": {}})
+    );
+    assert!(k.integration_ids().is_empty());
+    assert_eq!(delete(&base, KEY, id).await.status(), 404);
+    assert_eq!(relink(&base, KEY, id, &json!({})).await.status(), 404);
+    // A relink link whose integration was deleted meanwhile no longer exchanges.
+    let at = k.complete_link(&link).unwrap();
+    assert_eq!(by_token(&base, KEY, &at).await.status(), 404);
 }
 
 #[tokio::test]
@@ -238,7 +279,7 @@ async fn origin_override() {
     assert_eq!(v["data"]["end_user_origin_id"], "evil.example");
     k.set_origin_override(None);
     let at = k.complete_link(&link).unwrap();
-    let v: Value = activate(&base, KEY, &at).await.json().await.unwrap();
+    let v: Value = by_token(&base, KEY, &at).await.json().await.unwrap();
     assert_eq!(v["data"]["end_user_origin_id"], "acme.com");
 }
 
@@ -251,7 +292,7 @@ async fn faults() {
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["error"]["message"], "sandbox fault");
     assert_eq!(by_token(&base, KEY, "at_x").await.status(), 500);
-    assert_eq!(activate(&base, KEY, "at_x").await.status(), 500);
+    assert_eq!(delete(&base, KEY, "personio:x").await.status(), 500);
 
     k.set_fault(Fault::Status(429));
     assert_eq!(create(&base, KEY, &link_body()).await.status(), 429);
