@@ -1,7 +1,9 @@
 // Real-browser end-to-end test of the embedded integration flows through `bink-proxy dev`:
 // sign in, open /integrations/ui, connect one Kombo integration (with the REAL npm package
-// @kombo-api/connect@1.3.0, served in place of the sandbox's copy) and one Bindbee
-// integration (sandbox embed script), see both listed, disconnect one.
+// @kombo-api/connect@1.3.0, served in place of the sandbox's copy), reconnect it in place
+// (Kombo's relink), connect one Bindbee integration through the sandbox's stand-in for
+// Bindbee's initialize.min.js (the real script's API: initialize → open → success →
+// destroy, its widget posting JSON strings), see both listed, disconnect one.
 // Exit code 0 when every check passes, 1 with a "FAIL: ..." message otherwise.
 
 import { spawn } from 'node:child_process';
@@ -87,8 +89,33 @@ async function main() {
     realKomboServed += 1;
     return route.fulfill({ path: realKombo, contentType: 'text/javascript' });
   });
+  // Count what the page loads of the Bindbee stand-in, and how connect.js drives it.
+  let bindbeeScriptServed = 0;
+  await context.route('**/bindbee/initialize.min.js', (route) => {
+    bindbeeScriptServed += 1;
+    return route.continue();
+  });
   const page = await context.newPage();
   page.setDefaultTimeout(STEP);
+  // Each BindbeeEmbed call connect.js makes, recorded on this side (the page reloads).
+  const bindbeeCalls = [];
+  await page.exposeFunction('__recordBindbee', (name, args) => { bindbeeCalls.push({ name, args }); });
+  await page.addInitScript(() => {
+    let embed;
+    Object.defineProperty(window, 'BindbeeEmbed', {
+      configurable: true,
+      get() { return embed; },
+      set(value) {
+        embed = {};
+        for (const name of Object.keys(value)) {
+          embed[name] = (...args) => {
+            window.__recordBindbee(name, args.map((a) => (a && typeof a === 'object' ? Object.keys(a).sort() : a)));
+            return value[name](...args);
+          };
+        }
+      },
+    });
+  });
 
   await page.goto(`${base}/integrations/ui`);
   if (!(await page.title()).includes('Sign in with Bink')) fail(`expected the Bink page, got "${await page.title()}"`);
@@ -104,9 +131,29 @@ async function main() {
   if (realKomboServed < 1) fail('the real @kombo-api/connect package was not used');
   console.log(`PASS Kombo connected through the real @kombo-api/connect (${komboMs} ms)`);
 
+  // Reconnect Kombo in place: relink, the real package again, the same record.
+  const before = (await rows(page)).find((r) => r.cells[0] === 'kombo');
+  const reloaded = page.waitForEvent('framenavigated', (f) => f === page.mainFrame());
+  await page.click(`button.reconnect[data-id="${before.id}"]`);
+  await page.frameLocator('iframe').first().locator('#kombo-connect').click({ timeout: STEP });
+  await reloaded;
+  await page.waitForSelector('#integrations');
+  const afterRelink = await rows(page);
+  if (afterRelink.length !== 1 || afterRelink[0].id !== before.id) {
+    fail(`reconnect must keep the one record ${before.id}: ${JSON.stringify(afterRelink)}`);
+  }
+  if (realKomboServed < 2) fail('the reconnect did not run through the real @kombo-api/connect');
+  console.log('PASS Kombo reconnected in place (relink): same record, no duplicate');
+
   await page.fill('form[data-provider=bindbee] input[name=slug]', 'bamboohr');
   const bindbeeMs = await connect(page, 'bindbee', '#bindbee-connect');
-  console.log(`PASS Bindbee connected through the sandbox embed (${bindbeeMs} ms)`);
+  if (bindbeeScriptServed < 1) fail('the Bindbee initialize.min.js stand-in was not loaded');
+  const sequence = bindbeeCalls.map((c) => c.name).join(' → ');
+  if (sequence !== 'initialize → open → destroy') fail(`BindbeeEmbed calls: ${sequence}`);
+  const init = JSON.stringify(bindbeeCalls[0].args[0]);
+  if (init !== JSON.stringify(['linkToken', 'onClose', 'onSuccess', 'serverUrl'])) fail(`initialize({${init}})`);
+  if (bindbeeCalls[1].args.length !== 0) fail('open() takes no arguments');
+  console.log(`PASS Bindbee connected through the initialize.min.js stand-in (${bindbeeMs} ms)`);
 
   const listed = await rows(page);
   if (listed.length !== 2) fail(`expected 2 integrations, got ${JSON.stringify(listed)}`);
