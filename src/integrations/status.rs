@@ -31,12 +31,12 @@ impl Status {
             .find(|s| s.as_str() == stored)
     }
 
-    /// Kombo's `setup_status`. A value Kombo adds later is not taken for "active": the
-    /// connection is shown as still connecting until a known state says otherwise.
+    /// Kombo's `setup_status` (`INCOMPLETE`, `FINAL_SYNC_PENDING`, `COMPLETED`). A value
+    /// Kombo adds later is not taken for "active": the connection is shown as still
+    /// connecting until a known state says otherwise.
     pub fn from_kombo(setup_status: &str) -> Status {
         match setup_status {
             "COMPLETED" => Status::Active,
-            "RELINK_NEEDED" | "INVALID" => Status::NeedsRelink,
             _ => Status::Connecting,
         }
     }

@@ -104,8 +104,8 @@ impl SandboxBindbee {
         SandboxBindbee {
             api: Arc::new(Api::new(
                 api_key,
-                detail_body,
-                |m| json!({"detail": m, "message": m}),
+                |_, m| detail_body(m),
+                |_, m| json!({"detail": m, "message": m}),
             )),
             inner: Arc::default(),
         }

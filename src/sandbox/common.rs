@@ -36,13 +36,17 @@ pub(super) struct Api {
     api_key: String,
     fault: RwLock<Fault>,
     /// The JSON body of a vendor error with this message.
-    error_body: fn(&str) -> Value,
+    error_body: fn(StatusCode, &str) -> Value,
     /// The JSON body of an injected `Fault::Status` (vendors differ from their errors).
-    fault_body: fn(&str) -> Value,
+    fault_body: fn(StatusCode, &str) -> Value,
 }
 
 impl Api {
-    pub fn new(api_key: &str, error_body: fn(&str) -> Value, fault_body: fn(&str) -> Value) -> Api {
+    pub fn new(
+        api_key: &str,
+        error_body: fn(StatusCode, &str) -> Value,
+        fault_body: fn(StatusCode, &str) -> Value,
+    ) -> Api {
         Api {
             api_key: api_key.to_string(),
             fault: RwLock::default(),
@@ -67,7 +71,7 @@ impl Api {
 
     /// The vendor's error response.
     pub fn error(&self, status: StatusCode, message: &str) -> Response {
-        (status, Json((self.error_body)(message))).into_response()
+        (status, Json((self.error_body)(status, message))).into_response()
     }
 
     /// Fault, then API key: `Some(response)` to answer with instead of going on.
@@ -187,7 +191,10 @@ fn authorized(headers: &HeaderMap, api_key: &str) -> bool {
 
 /// Applies a fault: `Some(response)` to answer with instead, `None` to go on (after the
 /// delay of a `Fault::Delay`). `error_body` builds the JSON body of a `Fault::Status`.
-async fn apply_fault(fault: Fault, error_body: impl Fn(&str) -> Value) -> Option<Response> {
+async fn apply_fault(
+    fault: Fault,
+    error_body: impl Fn(StatusCode, &str) -> Value,
+) -> Option<Response> {
     match fault {
         Fault::None => None,
         Fault::Delay(d) => {
@@ -196,7 +203,7 @@ async fn apply_fault(fault: Fault, error_body: impl Fn(&str) -> Value) -> Option
         }
         Fault::Status(code) => {
             let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            Some((status, Json(error_body("sandbox fault"))).into_response())
+            Some((status, Json(error_body(status, "sandbox fault"))).into_response())
         }
         Fault::Garbage => Some(
             (
@@ -210,7 +217,10 @@ async fn apply_fault(fault: Fault, error_body: impl Fn(&str) -> Value) -> Option
             (
                 StatusCode::TOO_MANY_REQUESTS,
                 [(header::RETRY_AFTER, seconds.to_string())],
-                Json(error_body("rate limit exceeded")),
+                Json(error_body(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate limit exceeded",
+                )),
             )
                 .into_response(),
         ),

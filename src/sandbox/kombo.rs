@@ -307,11 +307,23 @@ fn now_rfc3339() -> String {
 }
 
 fn error(status: StatusCode, message: &str) -> Response {
-    (status, Json(error_body(message))).into_response()
+    (status, Json(error_body(status, message))).into_response()
 }
 
-fn error_body(message: &str) -> Value {
-    json!({"status": "error", "error": {"message": message}})
+/// Kombo's error body (`KomboGeneralError`): every key present, as Kombo's SDKs require,
+/// with the `PLATFORM.*` code the status stands for.
+fn error_body(status: StatusCode, message: &str) -> Value {
+    let (code, title) = match status.as_u16() {
+        401 | 403 => ("PLATFORM.AUTHENTICATION_INVALID", "Authentication invalid"),
+        404 => ("PLATFORM.INTEGRATION_NOT_FOUND", "Not found"),
+        429 => ("PLATFORM.RATE_LIMIT_EXCEEDED", "Rate limit exceeded"),
+        400..=499 => ("PLATFORM.INPUT_INVALID", "Input invalid"),
+        _ => ("PLATFORM.UNKNOWN_ERROR", "Unknown error"),
+    };
+    json!({
+        "status": "error",
+        "error": { "code": code, "title": title, "message": message, "log_url": null }
+    })
 }
 
 /// `POST /v1/connect/create-link`

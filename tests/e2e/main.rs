@@ -14,3 +14,4 @@ mod process;
 mod redis_store;
 mod routes;
 mod signin;
+mod vendor_sdks;
