@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use crate::common::*;
 use crate::integrations::{
     connect_bindbee, connect_kombo, fresh_database, list, post, relink_kombo, stack, store_of,
-    Backend,
+    try_connect_bindbee, Backend,
 };
 
 /// `DELETE /integrations/{id}`: the status, the `Retry-After` header and the JSON body
@@ -33,30 +33,6 @@ async fn disconnect(s: &Stack, token: &str, id: &str) -> (u16, Option<String>, V
         .get("retry-after")
         .map(|v| v.to_str().unwrap().to_string());
     (status, retry_after, r.json().await.unwrap_or(Value::Null))
-}
-
-/// Bindbee's flow up to `connect`, whatever it answers.
-async fn try_connect_bindbee(s: &Stack, token: &str) -> (u16, Value) {
-    let (status, body) = post(
-        s,
-        token,
-        "/integrations/bindbee/link-token",
-        json!({"category": "HRIS", "integration": "bamboohr"}),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    let temporary = s
-        .sandboxes
-        .bindbee
-        .complete_link(body["link_token"].as_str().unwrap())
-        .unwrap();
-    post(
-        s,
-        token,
-        "/integrations/bindbee/connect",
-        json!({"temporary_token": temporary}),
-    )
-    .await
 }
 
 async fn bindbee_learns_the_organization_from_its_connectors_endpoint(backend: Backend) {
@@ -303,41 +279,33 @@ async fn version_1_statuses_are_migrated(backend: Backend) {
         ("int_c", "incomplete"),
         ("int_d", "final_sync_pending"),
     ];
+    // The same statements on either pool.
+    macro_rules! as_version_1 {
+        ($pool:expr) => {{
+            let pool = $pool;
+            v1.run(&pool).await.unwrap();
+            for (n, (id, status)) in rows.iter().enumerate() {
+                sqlx::query(insert)
+                    .bind(id)
+                    .bind(status)
+                    .bind(vec![0u8; 8])
+                    .bind(n as i64)
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+            }
+            pool.close().await;
+        }};
+    }
     match backend {
         Backend::Sqlite => {
             let options = db
                 .parse::<sqlx::sqlite::SqliteConnectOptions>()
                 .unwrap()
                 .create_if_missing(true);
-            let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
-            v1.run(&pool).await.unwrap();
-            for (n, (id, status)) in rows.iter().enumerate() {
-                sqlx::query(insert)
-                    .bind(id)
-                    .bind(status)
-                    .bind(vec![0u8; 8])
-                    .bind(n as i64)
-                    .execute(&pool)
-                    .await
-                    .unwrap();
-            }
-            pool.close().await;
+            as_version_1!(sqlx::SqlitePool::connect_with(options).await.unwrap())
         }
-        Backend::Postgres => {
-            let pool = sqlx::PgPool::connect(&db).await.unwrap();
-            v1.run(&pool).await.unwrap();
-            for (n, (id, status)) in rows.iter().enumerate() {
-                sqlx::query(insert)
-                    .bind(id)
-                    .bind(status)
-                    .bind(vec![0u8; 8])
-                    .bind(n as i64)
-                    .execute(&pool)
-                    .await
-                    .unwrap();
-            }
-            pool.close().await;
-        }
+        Backend::Postgres => as_version_1!(sqlx::PgPool::connect(&db).await.unwrap()),
     }
     let store = Store::connect(&db).await.unwrap();
     let mut got: Vec<(String, String)> = store
