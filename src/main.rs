@@ -223,14 +223,16 @@ async fn sandbox_only(port: u16) -> anyhow::Result<()> {
     println!("sandbox Bink:    {}  (bink.base_url)", sandboxes.bink_url());
     println!("OAuth client:    client_id = {SANDBOX_CLIENT_ID}, client_secret = {SANDBOX_CLIENT_SECRET} (any loopback redirect URI)");
     println!(
-        "sandbox Bindbee: {}  (api_key = {})",
+        "sandbox Bindbee: {}  (api_key = {}, sdk_url = {}/initialize.min.js)",
         sandboxes.bindbee_url(),
-        sandbox::BINDBEE_API_KEY
+        sandbox::BINDBEE_API_KEY,
+        sandboxes.bindbee_url()
     );
     println!(
-        "sandbox Kombo:   {}  (api_key = {})",
+        "sandbox Kombo:   {}  (api_key = {}, sdk_url = http://{}/kombo/sdk.js)",
         sandboxes.kombo_url(),
-        sandbox::KOMBO_API_KEY
+        sandbox::KOMBO_API_KEY,
+        sandboxes.addr
     );
     println!("demo upstream:   {upstream_url}");
     println!("sample tokens:");
