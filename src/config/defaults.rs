@@ -14,6 +14,8 @@ pub const REVALIDATE_AFTER: &str = "5m";
 pub const REDIS_URL: &str = "redis://127.0.0.1:6379";
 pub const DATABASE_URL: &str = "sqlite://bink-proxy.db";
 pub const PROVIDER_TIMEOUT: &str = "10s";
+pub const GATEWAY_TIMEOUT: &str = "30s";
+pub const GATEWAY_MAX_REQUEST_BODY: &str = "10MiB";
 pub const BINDBEE_BASE_URL: &str = "https://api.bindbee.dev";
 /// Bindbee's published embed script (sets `window.BindbeeEmbed`: `initialize`, `open`,
 /// `destroy`).

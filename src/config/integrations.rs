@@ -7,7 +7,7 @@ use url::Url;
 
 use super::defaults;
 use super::parse::{non_empty, parse_http_url, positive_duration, secret_value};
-use super::raw::{RawIntegrations, RawProvider};
+use super::raw::{RawGateway, RawIntegrations, RawProvider};
 use super::{parse_key, Problems, Secret, SecretKey};
 
 /// `[integrations]`: the embedded Bindbee and Kombo flows.
@@ -23,7 +23,23 @@ pub struct IntegrationsConfig {
     pub organization: OrganizationMode,
     pub bindbee: ProviderConfig,
     pub kombo: ProviderConfig,
+    pub gateway: GatewayConfig,
 }
+
+/// `[integrations.gateway]`: the unified-API gateway (SPEC §10).
+#[derive(Debug, Clone)]
+pub struct GatewayConfig {
+    pub enabled: bool,
+    /// Keys with which the upstream's own backend calls the gateway for any organization.
+    pub service_keys: Vec<Secret>,
+    /// Largest request body forwarded to a vendor, in bytes.
+    pub max_request_body: u64,
+    /// The whole vendor call, answer head included (the body then streams).
+    pub timeout: Duration,
+}
+
+/// Shortest service key accepted: what `bink-proxy gen-secret` prints is 44 characters.
+const MIN_SERVICE_KEY: usize = 32;
 
 /// What an integration belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +61,11 @@ pub struct ProviderConfig {
     /// A Subresource Integrity value for that script (`sha384-…`), when the operator
     /// pins one.
     pub sdk_integrity: Option<String>,
+    /// The secret the vendor signs webhooks with; `None`: the webhook route answers 404.
+    pub webhook_secret: Option<Secret>,
+    /// Where verified webhooks are delivered on the upstream (a path); `None`: not
+    /// forwarded.
+    pub webhook_forward_path: Option<String>,
 }
 
 pub(super) fn validate_integrations(
@@ -130,6 +151,7 @@ pub(super) fn validate_integrations(
         defaults::KOMBO_SDK_URL,
         p,
     );
+    let gateway = validate_gateway(&r.gateway, p);
     Some(IntegrationsConfig {
         enabled,
         database_url,
@@ -139,7 +161,73 @@ pub(super) fn validate_integrations(
         organization: organization?,
         bindbee: bindbee?,
         kombo: kombo?,
+        gateway: gateway?,
     })
+}
+
+fn validate_gateway(r: &RawGateway, p: &mut Problems) -> Option<GatewayConfig> {
+    const KEY: &str = "integrations.gateway";
+    let mut service_keys: Vec<Secret> = r
+        .service_keys
+        .iter()
+        .flatten()
+        .map(|k| Secret::new(k.trim()))
+        .collect();
+    if let Some(path) = non_empty(&r.service_keys_file) {
+        // One key per line, so keys can be added and retired without touching the others.
+        match std::fs::read_to_string(path) {
+            Ok(text) => service_keys.extend(
+                text.lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                    .map(Secret::new),
+            ),
+            Err(e) => p.add(
+                format!("{KEY}.service_keys_file"),
+                format!("cannot read {path}: {e}"),
+            ),
+        }
+    }
+    for (i, k) in service_keys.iter().enumerate() {
+        if k.expose().chars().count() < MIN_SERVICE_KEY {
+            p.add(
+                format!("{KEY}.service_keys[{i}]"),
+                format!(
+                    "must be at least {MIN_SERVICE_KEY} characters (`bink-proxy gen-secret` makes one)"
+                ),
+            );
+        }
+    }
+    let max_request_body = p.parse(
+        &format!("{KEY}.max_request_body"),
+        r.max_request_body.as_deref(),
+        defaults::GATEWAY_MAX_REQUEST_BODY,
+        parse_size,
+    );
+    let timeout = p.parse(
+        &format!("{KEY}.timeout"),
+        r.timeout.as_deref(),
+        defaults::GATEWAY_TIMEOUT,
+        positive_duration,
+    );
+    Some(GatewayConfig {
+        enabled: r.enabled.unwrap_or(true),
+        service_keys,
+        max_request_body: max_request_body?,
+        timeout: timeout?,
+    })
+}
+
+/// A size like `"10MiB"`, `"512KiB"` or `"1048576"` (bytes), greater than zero.
+fn parse_size(s: &str) -> Result<u64, String> {
+    let size: bytesize::ByteSize = s
+        .trim()
+        .parse()
+        .map_err(|_| "not a size like \"10MiB\" or \"512KiB\"".to_string())?;
+    match size.as_u64() {
+        0 => Err("must be greater than zero".to_string()),
+        n => Ok(n),
+    }
 }
 
 fn validate_provider(
@@ -172,11 +260,29 @@ fn validate_provider(
              the base64 digest (e.g. from `openssl dgst -sha384 -binary script.js | openssl base64 -A`)",
         );
     }
+    let webhook_secret = secret_value(
+        p,
+        &format!("{key}.webhook_secret"),
+        &r.webhook_secret,
+        &r.webhook_secret_file,
+    );
+    let webhook_forward_path = non_empty(&r.webhook_forward_path).map(str::to_string);
+    if webhook_forward_path
+        .as_deref()
+        .is_some_and(|path| !crate::http::redirect::is_local_path(path))
+    {
+        p.add(
+            format!("{key}.webhook_forward_path"),
+            "must be a path on the upstream starting with \"/\" (e.g. \"/hooks/kombo\")",
+        );
+    }
     Some(ProviderConfig {
         api_key,
         base_url: base_url?,
         sdk_url,
         sdk_integrity,
+        webhook_secret,
+        webhook_forward_path,
     })
 }
 

@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 pub use bink::BinkConfig;
 pub use env::{Env, NoEnv, ProcessEnv};
 pub use headers::HeaderConfig;
-pub use integrations::{IntegrationsConfig, OrganizationMode, ProviderConfig};
+pub use integrations::{GatewayConfig, IntegrationsConfig, OrganizationMode, ProviderConfig};
 pub use parse::parse_duration;
 pub use problems::{ConfigError, Problem, Problems};
 pub use raw::{RawAccess, RawConfig, RawPolicy};

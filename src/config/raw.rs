@@ -33,6 +33,19 @@ pub struct RawIntegrations {
     pub organization: Option<String>,
     pub bindbee: RawProvider,
     pub kombo: RawProvider,
+    pub gateway: RawGateway,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawGateway {
+    #[serde(deserialize_with = "lenient::opt_bool")]
+    pub enabled: Option<bool>,
+    #[serde(deserialize_with = "lenient::opt_list")]
+    pub service_keys: Option<Vec<String>>,
+    pub service_keys_file: Option<String>,
+    pub max_request_body: Option<String>,
+    pub timeout: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -43,6 +56,9 @@ pub struct RawProvider {
     pub base_url: Option<String>,
     pub sdk_url: Option<String>,
     pub sdk_integrity: Option<String>,
+    pub webhook_secret: Option<String>,
+    pub webhook_secret_file: Option<String>,
+    pub webhook_forward_path: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

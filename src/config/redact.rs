@@ -125,8 +125,38 @@ impl Config {
                 "sdk_integrity = {}\n",
                 q(p.sdk_integrity.as_deref().unwrap_or(""))
             );
+            let secret = if p.webhook_secret.is_some() {
+                "[redacted]"
+            } else {
+                ""
+            };
+            out += &format!("webhook_secret = {}\n", q(secret));
+            out += &format!(
+                "webhook_forward_path = {}\n",
+                q(p.webhook_forward_path.as_deref().unwrap_or(""))
+            );
         }
+        let g = &i.gateway;
+        out += "\n[integrations.gateway]\n";
+        out += &format!("enabled = {}\n", g.enabled);
+        out += &format!(
+            "service_keys = [{}]\n",
+            vec!["\"[redacted]\""; g.service_keys.len()].join(", ")
+        );
+        out += &format!("max_request_body = {}\n", q(&size(g.max_request_body)));
+        out += &format!("timeout = {}\n", dur(g.timeout));
         out
+    }
+}
+
+/// A byte count the way `max_request_body` is written: exact, in the largest binary unit
+/// that divides it (`10MiB`, `512KiB`, `1000B`).
+fn size(bytes: u64) -> String {
+    match bytes {
+        b if b % (1 << 30) == 0 => format!("{}GiB", b >> 30),
+        b if b % (1 << 20) == 0 => format!("{}MiB", b >> 20),
+        b if b % (1 << 10) == 0 => format!("{}KiB", b >> 10),
+        b => format!("{b}B"),
     }
 }
 

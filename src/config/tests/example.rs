@@ -99,6 +99,7 @@ fn example_config_documents_every_accepted_key() {
             "integrations",
             "integrations.bindbee",
             "integrations.kombo",
+            "integrations.gateway",
         ]
     );
 

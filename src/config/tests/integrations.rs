@@ -322,3 +322,66 @@ fn integrations_problems_are_all_reported_together() {
         ]
     );
 }
+
+#[test]
+fn the_gateway_has_sane_defaults_and_takes_service_keys_inline_or_from_a_file() {
+    let g = ok(MINIMAL).integrations.gateway;
+    assert!(g.enabled);
+    assert!(g.service_keys.is_empty());
+    assert_eq!(g.max_request_body, 10 * 1024 * 1024);
+    assert_eq!(g.timeout, Duration::from_secs(30));
+
+    let file = TempFile::new(
+        "service-keys",
+        "# the nightly sync\nsecond-key-0123456789-0123456789-abcdef\n\n",
+    );
+    let c = ok(&integrations_with(&format!(
+        "[integrations.gateway]\nservice_keys = [\"first-key-0123456789-0123456789-abcdef\"]\n\
+         service_keys_file = {}\nmax_request_body = \"512KiB\"\ntimeout = \"5s\"\n",
+        file.toml_path()
+    )));
+    let g = &c.integrations.gateway;
+    let keys: Vec<&str> = g.service_keys.iter().map(Secret::expose).collect();
+    assert_eq!(
+        keys,
+        [
+            "first-key-0123456789-0123456789-abcdef",
+            "second-key-0123456789-0123456789-abcdef"
+        ]
+    );
+    assert_eq!(g.max_request_body, 512 * 1024);
+    assert_eq!(g.timeout, Duration::from_secs(5));
+}
+
+#[test]
+fn gateway_and_webhook_mistakes_name_their_keys() {
+    let p = problems(
+        &integrations_with(
+            "[integrations.gateway]\nservice_keys = [\"short\"]\nmax_request_body = \"lots\"\n\
+             timeout = \"0s\"\nservice_keys_file = \"/nonexistent/keys\"\n\
+             [integrations.kombo]\nwebhook_forward_path = \"https://evil.example/x\"\n\
+             webhook_secret = \"a\"\nwebhook_secret_file = \"/nonexistent\"\n",
+        ),
+        &NoEnv,
+    );
+    let mut got = keys(&p);
+    got.sort_unstable();
+    assert_eq!(
+        got,
+        [
+            "integrations.gateway.max_request_body",
+            "integrations.gateway.service_keys[0]",
+            "integrations.gateway.service_keys_file",
+            "integrations.gateway.timeout",
+            "integrations.kombo.webhook_forward_path",
+            "integrations.kombo.webhook_secret",
+        ]
+    );
+    let c = ok(&integrations_with(
+        "[integrations.bindbee]\nwebhook_secret = \"whsec\"\nwebhook_forward_path = \"/hooks/bindbee\"\n",
+    ));
+    let b = &c.integrations.bindbee;
+    assert_eq!(b.webhook_secret.as_ref().map(Secret::expose), Some("whsec"));
+    assert_eq!(b.webhook_forward_path.as_deref(), Some("/hooks/bindbee"));
+    assert_eq!(c.integrations.kombo.webhook_secret, None);
+}

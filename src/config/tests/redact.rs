@@ -72,6 +72,8 @@ fn redacted_toml_hides_the_secret_and_parses_back_to_the_same_config() {
 /// `redacted` parsed again, with the secrets it hides handed back through the environment
 /// (a `[redacted]` placeholder is not a valid cookie secret or Redis URL, and an environment
 /// value beats the file's).
+const SERVICE_KEY: &str = "svc-key-for-the-upstreams-own-backend-0001";
+
 fn parse_back(redacted: &str, original: &Config) -> Config {
     let mut env = BTreeMap::new();
     let mut give = |name: &str, value: String| env.insert(format!("BINK_PROXY_{name}"), value);
@@ -105,7 +107,15 @@ fn parse_back(redacted: &str, original: &Config) -> Config {
                 k.expose().to_string(),
             );
         }
+        if let Some(k) = &p.webhook_secret {
+            give(
+                &format!("INTEGRATIONS__{name}__WEBHOOK_SECRET"),
+                k.expose().to_string(),
+            );
+        }
     }
+    let keys: Vec<&str> = i.gateway.service_keys.iter().map(Secret::expose).collect();
+    give("INTEGRATIONS__GATEWAY__SERVICE_KEYS", keys.join(","));
     Config::from_toml(redacted, &env)
         .unwrap_or_else(|e| panic!("redacted TOML does not parse back: {e}\n{redacted}"))
 }
@@ -177,7 +187,9 @@ fn redacted_toml_hides_every_integrations_secret_and_parses_back() {
          previous_encryption_keys = [\"{k1}\", \"{k2}\"]\n\
          organization = \"email_domain\"\n\
          [integrations.bindbee]\napi_key = \"bindbee-api-secret\"\nsdk_url = \"/bindbee.js\"\n\
-         [integrations.kombo]\napi_key = \"kombo-api-secret\"\n"
+         webhook_secret = \"bindbee-hook-secret\"\nwebhook_forward_path = \"/hooks/bindbee\"\n\
+         [integrations.kombo]\napi_key = \"kombo-api-secret\"\n\
+         [integrations.gateway]\nservice_keys = [\"{SERVICE_KEY}\"]\nmax_request_body = \"2MiB\"\n"
     ));
     let original = ok(&text);
     let redacted = original.redacted_toml();
@@ -189,9 +201,15 @@ fn redacted_toml_hides_every_integrations_secret_and_parses_back() {
         "hunter2",
         "bindbee-api-secret",
         "kombo-api-secret",
+        "bindbee-hook-secret",
+        SERVICE_KEY,
     ] {
         assert!(!redacted.contains(secret), "{secret} shown in:\n{redacted}");
     }
+    assert!(
+        redacted.contains("service_keys = [\"[redacted]\"]\nmax_request_body = \"2MiB\"\n"),
+        "{redacted}"
+    );
     assert!(
         redacted.contains("database_url = \"postgres://u:redacted@h/db\"\n"),
         "{redacted}"
@@ -230,6 +248,13 @@ fn redacted_toml_hides_every_integrations_secret_and_parses_back() {
     assert_eq!(b.bindbee.api_key, a.bindbee.api_key);
     assert_eq!(b.kombo.api_key, a.kombo.api_key);
     assert_eq!(b.kombo.sdk_url, a.kombo.sdk_url);
+    assert_eq!(b.bindbee.webhook_secret, a.bindbee.webhook_secret);
+    assert_eq!(
+        b.bindbee.webhook_forward_path.as_deref(),
+        Some("/hooks/bindbee")
+    );
+    assert_eq!(b.gateway.service_keys, a.gateway.service_keys);
+    assert_eq!(b.gateway.max_request_body, 2 * 1024 * 1024);
 
     let debug = format!("{original:?}");
     for secret in ["hunter2", "bindbee-api-secret", "kombo-api-secret", KEY] {
