@@ -85,7 +85,8 @@ pub async fn bindbee_connect(
             tracing::warn!(connector = %token.connector_id, "bindbee lists no connector for the token it just issued");
             ProxyError::ProviderFailed
         })?;
-    if connector.origin_id != m.organization {
+    // A connector without an origin cannot be shown to be this organization's: refused.
+    if connector.origin_id.as_deref() != Some(m.organization.as_str()) {
         tracing::warn!(user = ?m.caller.identity.id, connector = %connector.id, "bindbee connector belongs to another organization");
         return Err(ProxyError::OrganizationMismatch);
     }

@@ -56,7 +56,6 @@ struct Connector {
     connector_token: String,
     origin_id: String,
     org_name: String,
-    email: Option<String>,
     category: String,
     integration: String,
     status: String,
@@ -102,11 +101,20 @@ impl SandboxBindbee {
     /// A sandbox accepting `Authorization: Bearer <api_key>` on its API endpoints.
     pub fn new(api_key: &str) -> SandboxBindbee {
         SandboxBindbee {
-            api: Arc::new(Api::new(
-                api_key,
-                |_, m| detail_body(m),
-                |_, m| json!({"detail": m, "message": m}),
-            )),
+            api: Arc::new(
+                Api::new(
+                    api_key,
+                    |status, m| match status {
+                        // FastAPI's validation error: a list of problems.
+                        StatusCode::UNPROCESSABLE_ENTITY => json!({
+                            "detail": [{ "loc": ["body"], "msg": m, "type": "value_error" }]
+                        }),
+                        _ => detail_body(m),
+                    },
+                    |_, m| json!({"detail": m, "message": m}),
+                )
+                .invalid_with(StatusCode::UNPROCESSABLE_ENTITY),
+            ),
             inner: Arc::default(),
         }
     }
@@ -436,7 +444,6 @@ async fn connector_token(
             connector_token: connector_token.clone(),
             origin_id: link.origin_id,
             org_name: link.org_name,
-            email: link.email,
             category: link.category,
             integration: link.integration,
             status,
@@ -498,7 +505,10 @@ async fn list_connectors(
         .map(|(id, c)| connector_json(id, c, origin_override.as_deref()))
         .collect();
     items.sort_by(|a, b| a["created_at"].as_str().cmp(&b["created_at"].as_str()));
-    no_store(Json(json!({ "items": items, "next_cursor": null })))
+    // One page holds them all here: the cursor to the next page is null.
+    no_store(Json(
+        json!({ "cursor": null, "page_size": items.len(), "items": items }),
+    ))
 }
 
 /// `DELETE /api/{category}/v1/connectors/{connector_id}/delete`.
@@ -525,27 +535,42 @@ async fn delete_connector(
     no_store(Json(json!({ "message": "Connector deleted successfully" })))
 }
 
-/// The category a lower-case path segment names (`hris` → `HRIS`).
+/// The category a lower-case path segment names (`hris` → `HRIS`); Bindbee's connectors
+/// API exists for HRIS, ATS and LMS only.
 fn api_category(segment: &str) -> Option<&'static str> {
-    BINDBEE_CATEGORIES
-        .iter()
-        .copied()
+    ["HRIS", "ATS", "LMS"]
+        .into_iter()
         .find(|c| c.to_ascii_lowercase() == segment)
 }
 
-/// A connector as Bindbee's connectors endpoint shows it.
+/// A connector as Bindbee's connectors endpoint shows it (`HrisConnectorResponse` /
+/// `ConnectorResponse` of Bindbee's OpenAPI document: every required field).
 fn connector_json(id: &str, c: &Connector, origin_override: Option<&str>) -> Value {
-    json!({
+    let complete = c.status == "COMPLETE";
+    let mut connector = json!({
         "id": id,
-        "origin_id": origin_override.unwrap_or(&c.origin_id),
-        "org_name": c.org_name,
-        "email": c.email,
-        "integration": c.integration,
-        "category": c.category,
+        "is_active": complete,
         "status": c.status,
-        "is_active": c.status == "COMPLETE",
+        "integration_slug": c.integration,
+        "end_user": c.org_name,
+        "origin_id": origin_override.unwrap_or(&c.origin_id),
+        "sync_status": if complete { "Done" } else { "Syncing" },
+        "last_sync_start_time": complete.then_some(&c.created_at),
+        "next_sync_start_time": null,
+        "connector_token": c.connector_token,
+        "category": c.category,
+        "relink_needed_at": (c.status == "RELINK_NEEDED").then_some(&c.created_at),
+        "is_test_connector": true,
+        "completed_at": complete.then_some(&c.created_at),
         "created_at": c.created_at,
-    })
+    });
+    if c.category == "HRIS" {
+        connector["sync_progress"] = json!(if complete { 100 } else { 0 });
+        connector["total_employees"] = Value::Null;
+        connector["active_employees"] = Value::Null;
+        connector["avg_sync_duration"] = Value::Null;
+    }
+    connector
 }
 
 /// A random (version 4) UUID, as Bindbee's connector ids are.

@@ -39,6 +39,9 @@ pub(super) struct Api {
     error_body: fn(StatusCode, &str) -> Value,
     /// The JSON body of an injected `Fault::Status` (vendors differ from their errors).
     fault_body: fn(StatusCode, &str) -> Value,
+    /// The status of a request body that fails validation (Kombo 400, Bindbee's FastAPI
+    /// 422), whose body is `error_body`'s.
+    invalid_status: StatusCode,
 }
 
 impl Api {
@@ -52,7 +55,19 @@ impl Api {
             fault: RwLock::default(),
             error_body,
             fault_body,
+            invalid_status: StatusCode::BAD_REQUEST,
         }
+    }
+
+    /// Request bodies that fail validation are answered with `status`.
+    pub fn invalid_with(mut self, status: StatusCode) -> Api {
+        self.invalid_status = status;
+        self
+    }
+
+    /// The vendor's answer to a request body that fails validation.
+    pub fn invalid(&self, why: &str) -> Response {
+        self.error(self.invalid_status, why)
     }
 
     pub fn api_key(&self) -> &str {
@@ -97,7 +112,7 @@ impl Api {
     #[allow(clippy::result_large_err)]
     pub fn json(&self, body: &[u8]) -> Result<Value, Response> {
         serde_json::from_slice::<Value>(body)
-            .map_err(|e| self.error(StatusCode::BAD_REQUEST, &format!("invalid JSON body: {e}")))
+            .map_err(|e| self.invalid(&format!("invalid JSON body: {e}")))
     }
 }
 
@@ -155,7 +170,7 @@ impl<L: Clone> Links<L> {
         }
         let body = api.json(body)?;
         *lock(&self.last_request) = Some(body.clone());
-        let link = validate(&body).map_err(|why| api.error(StatusCode::BAD_REQUEST, &why))?;
+        let link = validate(&body).map_err(|why| api.invalid(&why))?;
         Ok(self.insert(prefix, link))
     }
 

@@ -20,7 +20,8 @@ pub struct ConnectorToken {
 /// A connector as Bindbee's connectors endpoint describes it.
 pub struct Connector {
     pub id: String,
-    pub origin_id: String,
+    /// The end user's organization; Bindbee documents it as nullable.
+    pub origin_id: Option<String>,
     pub status: Status,
 }
 
@@ -90,7 +91,9 @@ impl Bindbee {
     }
 
     /// `GET /api/{category}/v1/connectors?connector_token=…`: the connector this token
-    /// belongs to, or `None` when Bindbee lists no connector with this id for it.
+    /// belongs to, or `None` when Bindbee lists no connector with this id for it. The
+    /// answer is a page (`{cursor, page_size, items}`); filtered by one token it holds at
+    /// most that token's connector.
     pub async fn connector(
         &self,
         category: &str,
@@ -117,9 +120,7 @@ impl Bindbee {
         let text = |key: &str| connector.get(key).and_then(Value::as_str);
         Ok(Some(Connector {
             id: token.connector_id.clone(),
-            origin_id: text("origin_id")
-                .ok_or(ProviderError::Malformed)?
-                .to_string(),
+            origin_id: text("origin_id").map(str::to_string),
             status: Status::from_bindbee(text("status").unwrap_or_default()),
         }))
     }

@@ -15,6 +15,14 @@
   var config = null;
   var widget = null;
 
+  // "xxxx-xxxx-xxxx-xxxx" in hex, as Bindbee's React SDK makes them.
+  function newInstanceId() {
+    var bytes = new Uint8Array(8);
+    crypto.getRandomValues(bytes);
+    var hex = Array.prototype.map.call(bytes, function (b) { return ('0' + b.toString(16)).slice(-2); }).join('');
+    return hex.match(/.{4}/g).join('-');
+  }
+
   function initialize(options) {
     options = options || {};
     if (typeof options.linkToken !== 'string' || !options.linkToken) {
@@ -26,7 +34,7 @@
       serverUrl: options.serverUrl || DEFAULT_SERVER,
       onSuccess: options.onSuccess,
       onClose: options.onClose,
-      instanceId: Math.random().toString(36).slice(2) + Date.now().toString(36)
+      instanceId: newInstanceId()
     };
   }
 
@@ -38,9 +46,11 @@
     overlay.setAttribute('data-bindbee-embed', '');
     Object.assign(overlay.style, {
       position: 'fixed', top: '0', right: '0', bottom: '0', left: '0',
-      zIndex: '2147483647', background: 'transparent'
+      zIndex: '8460', background: 'transparent'
     });
     var frame = document.createElement('iframe');
+    frame.id = 'magic-link-flow';
+    frame.allow = 'clipboard-write';
     frame.title = 'Connect with Bindbee';
     frame.src = base + 'embed?link_token=' + encodeURIComponent(c.linkToken) +
       '&server_url=' + encodeURIComponent(c.serverUrl) +

@@ -131,10 +131,11 @@ async fn bad_bodies_are_400() {
         short_origin,
         json!([1]),
     ] {
+        // FastAPI's validation error: 422 with a list of problems.
         let r = create(&base, KEY, &body).await;
-        assert_eq!(r.status(), 400, "{body}");
+        assert_eq!(r.status(), 422, "{body}");
         let v: Value = r.json().await.unwrap();
-        assert!(v["detail"].as_str().unwrap().len() > 3, "{v}");
+        assert!(v["detail"][0]["msg"].as_str().unwrap().len() > 3, "{v}");
     }
     let r = reqwest::Client::new()
         .post(format!("{base}/api/embedded/v1/link/create-link-token"))
@@ -143,7 +144,7 @@ async fn bad_bodies_are_400() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 400);
+    assert_eq!(r.status(), 422);
     assert_eq!(b.last_request().unwrap(), json!([1]));
 }
 
@@ -212,11 +213,31 @@ async fn full_flow_is_single_use() {
     assert_eq!(r.status(), 200);
     let list: Value = r.json().await.unwrap();
     assert_eq!(list["items"].as_array().unwrap().len(), 1, "{list}");
+    // Bindbee's page: {cursor, page_size, items}, each item with every required field.
+    assert_eq!(
+        (&list["cursor"], &list["page_size"]),
+        (&Value::Null, &json!(1))
+    );
     let c = &list["items"][0];
     assert_eq!(c["id"], id);
     assert_eq!(c["origin_id"], "acme.com");
     assert_eq!(c["status"], "COMPLETE");
-    assert_eq!(c["integration"], "bamboohr");
+    assert_eq!(c["integration_slug"], "bamboohr");
+    assert_eq!(c["connector_token"], ct);
+    for field in [
+        "is_active",
+        "end_user",
+        "sync_status",
+        "last_sync_start_time",
+        "next_sync_start_time",
+        "category",
+        "relink_needed_at",
+        "is_test_connector",
+        "completed_at",
+        "created_at",
+    ] {
+        assert!(c.get(field).is_some(), "{field} missing: {c}");
+    }
     let none: Value = connectors(&base, "ats", &format!("connector_token={ct}"))
         .await
         .json()
