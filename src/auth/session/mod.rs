@@ -368,7 +368,9 @@ mod tests {
     #[tokio::test]
     async fn a_cookie_opened_once_is_shared_and_still_expires() {
         let s = sessions();
-        let set = s.create(&session(1)).await.unwrap();
+        // Whole seconds: a 1 s session made at x.999 s would expire before the second load
+        // on a busy machine (seen in CI); 3 s leaves the two loads their moment.
+        let set = s.create(&session(3)).await.unwrap();
         let request = request_with(&set);
         let (Loaded::Found(first), Loaded::Found(second)) = (
             s.load(&request).await.unwrap(),
