@@ -46,6 +46,12 @@ pub enum ProxyError {
     InvalidBody(String),
     #[error("request body larger than 64 KiB")]
     PayloadTooLarge,
+    #[error("request body larger than integrations.gateway.max_request_body ({0} bytes)")]
+    GatewayBodyTooLarge(u64),
+    #[error("name the integration with the X-Integration-Id header (once)")]
+    IntegrationIdMissing,
+    #[error("no such integration")]
+    IntegrationNotFound,
     #[error("state-changing requests with a session cookie must come from this origin as JSON")]
     CsrfRejected,
     #[error("this provider is not configured")]
@@ -144,7 +150,12 @@ impl ProxyError {
             NotFound => meta(S::NOT_FOUND, "not_found"),
             ProviderNotConfigured => meta(S::NOT_FOUND, "provider_not_configured"),
             MethodNotAllowed => meta(S::METHOD_NOT_ALLOWED, "method_not_allowed"),
-            PayloadTooLarge => meta(S::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            PayloadTooLarge | GatewayBodyTooLarge(_) => {
+                meta(S::PAYLOAD_TOO_LARGE, "payload_too_large")
+            }
+            IntegrationIdMissing => meta(S::BAD_REQUEST, "integration_id_required"),
+            // One answer for absent, another organization's and the other provider's.
+            IntegrationNotFound => meta(S::NOT_FOUND, "integration_not_found"),
             // The identity provider.
             SignInFailed => meta(S::BAD_GATEWAY, "sign_in_failed"),
             SessionTooLarge => meta(S::BAD_GATEWAY, "session_too_large"),

@@ -21,6 +21,24 @@ pub fn client(timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
         .build()
 }
 
+/// A client for the unified-API gateway, whose answers stream to the caller for as long
+/// as they take: no total timeout (the gateway bounds the wait for the answer's head
+/// itself), but a connect timeout, and `read_timeout` between two reads of the body so a
+/// vendor that stalls mid-answer cannot hold a connection forever. Never follows
+/// redirects.
+pub fn streaming_client(
+    connect_timeout: Duration,
+    read_timeout: Duration,
+) -> Result<reqwest::Client, reqwest::Error> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(connect_timeout)
+        .read_timeout(read_timeout)
+        .pool_idle_timeout(Duration::from_secs(90))
+        .user_agent(concat!("bink-proxy/", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
 /// Why an outbound call gave no usable answer.
 #[derive(Debug, thiserror::Error)]
 pub enum OutboundError {

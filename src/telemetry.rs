@@ -51,6 +51,12 @@ struct OutcomeLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct GatewayLabel {
+    provider: &'static str,
+    status_class: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct KindLabel {
     kind: &'static str,
 }
@@ -73,6 +79,7 @@ pub struct Metrics {
     bink_latency: Histogram,
     upstream_errors: Family<KindLabel, Counter>,
     client_body_errors: Counter,
+    gateway_calls: Family<GatewayLabel, Counter>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -154,7 +161,14 @@ impl Metrics {
             "Requests refused because the client broke its own body framing",
             client_body_errors.clone(),
         );
+        let gateway_calls = Family::<GatewayLabel, Counter>::default();
+        registry.register(
+            "gateway_calls",
+            "Unified-API gateway calls, by provider and the vendor's status class",
+            gateway_calls.clone(),
+        );
         Arc::new(Metrics {
+            gateway_calls,
             registry,
             by_class,
             cache_hits,
@@ -192,6 +206,18 @@ impl Metrics {
             .get_or_create(&OutcomeLabel { outcome })
             .inc();
         self.bink_latency.observe(elapsed.as_secs_f64());
+    }
+
+    /// One gateway call answered by the vendor (or by the proxy for it: 504, 413, …).
+    pub fn gateway_call(&self, provider: &'static str, status: u16) {
+        const CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
+        let status_class = CLASSES[usize::from((status / 100).clamp(1, 5) - 1)];
+        self.gateway_calls
+            .get_or_create(&GatewayLabel {
+                provider,
+                status_class,
+            })
+            .inc();
     }
 
     pub fn upstream_error(&self, kind: &'static str) {

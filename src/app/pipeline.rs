@@ -160,6 +160,11 @@ impl OwnRoutes {
             // proxy path, so the two can never disagree about who the caller is;
             // route_layer keeps an unknown route a 404.
             segments.push(first_segment(INTEGRATIONS));
+            if let Some(gateway) = &state.gateway {
+                // The gateway decides who is calling itself: a service key of the
+                // upstream's backend is no Bink identity.
+                router = router.merge(integrations::gateway::router().with_state(gateway.clone()));
+            }
             router = router.merge(
                 integrations::routes::router()
                     .route_layer(middleware::from_fn_with_state(

@@ -17,6 +17,7 @@ use crate::bink::BinkClient;
 use crate::config::{Config, SessionStore};
 use crate::error::SetupError;
 use crate::identity::assertion::AssertionSigner;
+use crate::integrations::gateway::Gateway;
 use crate::integrations::Integrations;
 use crate::proxy::{Forwarder, Upstream};
 use crate::telemetry::Metrics;
@@ -29,6 +30,8 @@ pub struct Services {
     pub signer: Option<Arc<AssertionSigner>>,
     /// `/integrations`; `None` unless `integrations.enabled`.
     pub integrations: Option<Arc<Integrations>>,
+    /// The unified-API gateway; `None` unless integrations and the gateway are enabled.
+    pub gateway: Option<Arc<Gateway>>,
     pub metrics: Arc<Metrics>,
 }
 
@@ -80,12 +83,25 @@ impl AppState {
         } else {
             None
         };
+        let gateway = match &integrations {
+            Some(integrations) if config.integrations.gateway.enabled => Some(Arc::new(
+                Gateway::new(
+                    &config.integrations.gateway,
+                    integrations.clone(),
+                    auth.clone(),
+                    metrics.clone(),
+                )
+                .map_err(StartError::Setup)?,
+            )),
+            _ => None,
+        };
         Ok(AppState(Arc::new(Services {
             config,
             auth,
             forwarder,
             signer,
             integrations,
+            gateway,
             metrics,
         })))
     }

@@ -5,6 +5,7 @@
 pub mod caller;
 pub mod crypto;
 pub mod flows;
+pub mod gateway;
 pub mod providers;
 pub mod routes;
 pub mod status;

@@ -190,6 +190,32 @@ impl Store {
         Ok(found)
     }
 
+    /// The one record of `provider` that `key` names — its remote id (the vendor's id) or
+    /// its own id — within `organization` when given (`None`: any organization, for the
+    /// upstream's service keys). Two matches would be ambiguous: none is returned.
+    pub async fn find(
+        &self,
+        provider: &str,
+        key: &str,
+        organization: Option<&str>,
+    ) -> Result<Option<Record>, StoreError> {
+        let by_key = format!(
+            "SELECT {COLUMNS} FROM integrations \
+             WHERE provider = $1 AND (remote_id = $2 OR id = $2) LIMIT 2"
+        );
+        let mut found = on_pool!(self, pool => {
+            let rows = sqlx::query(&by_key).bind(provider).bind(key).fetch_all(pool).await?;
+            rows.iter().map(record).collect::<Result<Vec<_>, _>>()?
+        });
+        if found.len() != 1 {
+            return Ok(None);
+        }
+        let record = found.remove(0);
+        Ok(organization
+            .is_none_or(|o| o == record.organization)
+            .then_some(record))
+    }
+
     /// Sets the status of the one record with this provider and remote id (what a vendor's
     /// webhook names); false when there is none.
     pub async fn set_status(

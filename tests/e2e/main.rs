@@ -5,6 +5,7 @@ mod common;
 mod bearer;
 mod data_path;
 mod front_proxies;
+mod gateway;
 mod hardening;
 mod headers;
 mod integrations;

@@ -34,6 +34,11 @@ impl Bindbee {
         Bindbee { api }
     }
 
+    /// The API client, for the unified-API gateway.
+    pub fn api(&self) -> &ApiClient {
+        &self.api
+    }
+
     /// `POST /api/embedded/v1/link/create-link-token`.
     pub async fn create_link_token(
         &self,

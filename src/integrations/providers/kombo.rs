@@ -29,6 +29,11 @@ impl Kombo {
         Kombo { api }
     }
 
+    /// The API client, for the unified-API gateway.
+    pub fn api(&self) -> &ApiClient {
+        &self.api
+    }
+
     /// `POST /connect/create-link` with `link_type: EMBEDDED`. Kombo requires the end
     /// user's email: the caller checks there is one before calling.
     pub async fn create_link(

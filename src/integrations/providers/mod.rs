@@ -71,6 +71,16 @@ impl ApiClient {
         })
     }
 
+    /// The vendor's API base URL (`integrations.<provider>.base_url`).
+    pub fn base_url(&self) -> &Url {
+        &self.base
+    }
+
+    /// The API key, for the gateway's requests (never logged).
+    pub fn api_key(&self) -> &str {
+        self.api_key.expose()
+    }
+
     /// `base` + each segment, percent-encoded (`/` and `%` included).
     fn url(&self, segments: &[&str]) -> Url {
         let mut url = self.base.clone();
