@@ -52,6 +52,8 @@ pub enum ProxyError {
     IntegrationIdMissing,
     #[error("no such integration")]
     IntegrationNotFound,
+    #[error("the webhook signature is missing or does not match")]
+    WebhookSignatureInvalid,
     #[error("state-changing requests with a session cookie must come from this origin as JSON")]
     CsrfRejected,
     #[error("this provider is not configured")]
@@ -154,6 +156,7 @@ impl ProxyError {
                 meta(S::PAYLOAD_TOO_LARGE, "payload_too_large")
             }
             IntegrationIdMissing => meta(S::BAD_REQUEST, "integration_id_required"),
+            WebhookSignatureInvalid => meta(S::UNAUTHORIZED, "invalid_signature"),
             // One answer for absent, another organization's and the other provider's.
             IntegrationNotFound => meta(S::NOT_FOUND, "integration_not_found"),
             // The identity provider.

@@ -39,6 +39,8 @@ pub struct Running {
     pub state: AppState,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
+    /// Work that runs beside the server (webhook delivery), stopped with it.
+    background: Vec<JoinHandle<()>>,
 }
 
 impl Running {
@@ -48,11 +50,22 @@ impl Running {
             let _ = stop.send(());
         }
         let _ = (&mut self.task).await;
+        self.stop_background().await;
     }
 
     /// Waits until the server stops (after a signal, for `serve`).
     pub async fn wait(mut self) {
         let _ = (&mut self.task).await;
+        self.stop_background().await;
+    }
+
+    /// Background work holds nothing that would be lost: an event mid-delivery keeps its
+    /// lease and is delivered again after it.
+    async fn stop_background(&mut self) {
+        for task in self.background.drain(..) {
+            task.abort();
+            let _ = task.await;
+        }
     }
 }
 
@@ -120,6 +133,11 @@ pub async fn start(config: Config, signals: bool) -> Result<Running, StartError>
         grace,
         shutdown,
     ));
+    let background = state
+        .outbox
+        .iter()
+        .map(|outbox| tokio::spawn(outbox.clone().run()))
+        .collect();
     tracing::info!(%addr, upstream = %state.config.server.upstream, "bink-proxy listening");
     Ok(Running {
         addr,
@@ -127,5 +145,6 @@ pub async fn start(config: Config, signals: bool) -> Result<Running, StartError>
         state,
         stop: Some(stop_tx),
         task,
+        background,
     })
 }

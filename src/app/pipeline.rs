@@ -165,6 +165,11 @@ impl OwnRoutes {
                 // upstream's backend is no Bink identity.
                 router = router.merge(integrations::gateway::router().with_state(gateway.clone()));
             }
+            if let Some(webhooks) = &state.webhooks {
+                // Vendors sign their webhooks; they have no Bink identity.
+                router =
+                    router.merge(integrations::webhooks::router().with_state(webhooks.clone()));
+            }
             router = router.merge(
                 integrations::routes::router()
                     .route_layer(middleware::from_fn_with_state(

@@ -18,6 +18,8 @@ use crate::config::{Config, SessionStore};
 use crate::error::SetupError;
 use crate::identity::assertion::AssertionSigner;
 use crate::integrations::gateway::Gateway;
+use crate::integrations::outbox::Outbox;
+use crate::integrations::webhooks::Webhooks;
 use crate::integrations::Integrations;
 use crate::proxy::{Forwarder, Upstream};
 use crate::telemetry::Metrics;
@@ -32,6 +34,10 @@ pub struct Services {
     pub integrations: Option<Arc<Integrations>>,
     /// The unified-API gateway; `None` unless integrations and the gateway are enabled.
     pub gateway: Option<Arc<Gateway>>,
+    /// The vendor webhook routes; `None` unless integrations are enabled.
+    pub webhooks: Option<Arc<Webhooks>>,
+    /// Delivers stored webhooks to the upstream; `None` unless a provider forwards them.
+    pub outbox: Option<Arc<Outbox>>,
     pub metrics: Arc<Metrics>,
 }
 
@@ -95,6 +101,24 @@ impl AppState {
             )),
             _ => None,
         };
+        let outbox = match &integrations {
+            Some(integrations) => Outbox::new(
+                &config.integrations,
+                integrations.clone(),
+                &config.server.upstream,
+            )
+            .transpose()
+            .map_err(|e| SetupError::new("integrations webhook delivery", e))?
+            .map(Arc::new),
+            None => None,
+        };
+        let webhooks = integrations.as_ref().map(|integrations| {
+            Arc::new(Webhooks::new(
+                &config.integrations,
+                integrations.clone(),
+                outbox.clone(),
+            ))
+        });
         Ok(AppState(Arc::new(Services {
             config,
             auth,
@@ -102,6 +126,8 @@ impl AppState {
             signer,
             integrations,
             gateway,
+            webhooks,
+            outbox,
             metrics,
         })))
     }

@@ -6,11 +6,13 @@ pub mod caller;
 pub mod crypto;
 pub mod flows;
 pub mod gateway;
+pub mod outbox;
 pub mod providers;
 pub mod routes;
 pub mod status;
 pub mod store;
 pub mod ui;
+pub mod webhooks;
 
 use serde::Serialize;
 

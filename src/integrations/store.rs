@@ -47,6 +47,16 @@ pub struct Record {
     pub created_by: String,
 }
 
+/// A verified vendor webhook waiting in the outbox.
+#[derive(Debug, Clone)]
+pub struct WebhookEvent {
+    pub id: String,
+    pub provider: String,
+    pub event_type: String,
+    pub body: Vec<u8>,
+    pub attempts: i64,
+}
+
 /// The category and tool a caller's latest vendor flow was started with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinkRequest {
@@ -291,6 +301,116 @@ impl Store {
             }
         });
         Ok(found)
+    }
+
+    /// Removes the record of `provider` with this remote id (the vendor deleted it);
+    /// false when there is none.
+    pub async fn delete_by_remote(
+        &self,
+        provider: &str,
+        remote_id: &str,
+    ) -> Result<bool, StoreError> {
+        let sql = "DELETE FROM integrations WHERE provider = $1 AND remote_id = $2";
+        let affected = on_pool!(self, pool => {
+            sqlx::query(sql).bind(provider).bind(remote_id).execute(pool).await?.rows_affected()
+        });
+        Ok(affected > 0)
+    }
+
+    /// Puts a verified webhook in the outbox, once per `dedup_key`: false when the same
+    /// delivery is already there (a vendor's retry).
+    pub async fn enqueue_webhook(
+        &self,
+        event: &WebhookEvent,
+        dedup_key: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let sql = "INSERT INTO webhook_events (id, provider, dedup_key, event_type, body, \
+                   received_at, attempts, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $6) \
+                   ON CONFLICT (dedup_key) DO NOTHING";
+        let affected = on_pool!(self, pool => {
+            sqlx::query(sql)
+                .bind(&event.id)
+                .bind(&event.provider)
+                .bind(dedup_key)
+                .bind(&event.event_type)
+                .bind(&event.body)
+                .bind(now)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(affected > 0)
+    }
+
+    /// Undelivered events whose next attempt is due, oldest first.
+    pub async fn due_webhooks(
+        &self,
+        now: i64,
+        limit: i64,
+    ) -> Result<Vec<WebhookEvent>, StoreError> {
+        let sql = "SELECT id, provider, event_type, body, attempts FROM webhook_events \
+                   WHERE delivered_at IS NULL AND next_attempt_at <= $1 \
+                   ORDER BY received_at, id LIMIT $2";
+        let events = on_pool!(self, pool => {
+            let rows = sqlx::query(sql).bind(now).bind(limit).fetch_all(pool).await?;
+            rows.iter()
+                .map(|row| {
+                    Ok::<_, sqlx::Error>(WebhookEvent {
+                        id: row.try_get("id")?,
+                        provider: row.try_get("provider")?,
+                        event_type: row.try_get("event_type")?,
+                        body: row.try_get("body")?,
+                        attempts: row.try_get("attempts")?,
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?
+        });
+        Ok(events)
+    }
+
+    /// Claims a due event until `until`, so that of several proxies on one database one
+    /// delivers it at a time; false when another got there first.
+    pub async fn lease_webhook(&self, id: &str, now: i64, until: i64) -> Result<bool, StoreError> {
+        let sql = "UPDATE webhook_events SET next_attempt_at = $3 \
+                   WHERE id = $1 AND delivered_at IS NULL AND next_attempt_at <= $2";
+        let affected = on_pool!(self, pool => {
+            sqlx::query(sql).bind(id).bind(now).bind(until).execute(pool).await?.rows_affected()
+        });
+        Ok(affected == 1)
+    }
+
+    /// Records an attempt: delivered (`next_attempt_at` unused) or failed with `error`,
+    /// to be tried again at `next_attempt_at`.
+    pub async fn webhook_attempted(
+        &self,
+        id: &str,
+        delivered_at: Option<i64>,
+        next_attempt_at: i64,
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let sql = "UPDATE webhook_events SET attempts = attempts + 1, delivered_at = $2, \
+                   next_attempt_at = $3, last_error = $4 WHERE id = $1";
+        on_pool!(self, pool => {
+            sqlx::query(sql)
+                .bind(id)
+                .bind(delivered_at)
+                .bind(next_attempt_at)
+                .bind(error)
+                .execute(pool)
+                .await
+                .map(|_| ())?
+        });
+        Ok(())
+    }
+
+    /// How many events wait for delivery.
+    pub async fn undelivered_webhooks(&self) -> Result<i64, StoreError> {
+        let sql = "SELECT COUNT(*) AS n FROM webhook_events WHERE delivered_at IS NULL";
+        let n = on_pool!(self, pool => {
+            sqlx::query(sql).fetch_one(pool).await?.try_get::<i64, _>("n")?
+        });
+        Ok(n)
     }
 
     /// One record per key id in use, to prove at start-up that every key is configured.

@@ -16,3 +16,4 @@ mod redis_store;
 mod routes;
 mod signin;
 mod vendor_sdks;
+mod webhooks;
