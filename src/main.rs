@@ -162,7 +162,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 
 #[cfg(feature = "sandbox")]
 async fn dev(port: u16) -> anyhow::Result<()> {
-    let (sandboxes, upstream_url) = start_sandbox(0).await?;
+    // The demo application reads HR data back through this proxy's gateway.
+    // (Port 0 picks the proxy's port only once it listens: no demo of the gateway then.)
+    let proxy = (port != 0).then(|| format!("http://127.0.0.1:{port}"));
+    let (sandboxes, upstream_url) = start_sandbox(0, proxy.as_deref()).await?;
     let bink_url = sandboxes.bink_url();
     // A fresh cookie secret, encryption key and database per run: the demo starts clean.
     let cookie_secret =
@@ -177,7 +180,7 @@ async fn dev(port: u16) -> anyhow::Result<()> {
         "[server]\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\"\nupstream = \"{upstream_url}\"\n\n\
          [bink]\nbase_url = \"{bink_url}\"\nclient_id = \"{SANDBOX_CLIENT_ID}\"\nclient_secret = \"{SANDBOX_CLIENT_SECRET}\"\n\n\
          [session]\ncookie_secret = \"{cookie_secret}\"\ncookie_secure = false\n\n\
-         [access]\nskip_auth = [\"GET ^/public/\"]\n\n[headers]\nidentity_jwt = true\n\n\
+         [access]\nskip_auth = [\"GET ^/public/\"]\n\n[headers]\nidentity_jwt = true\npass_access_token = true\n\n\
          [integrations]\nenabled = true\ndatabase_url = \"sqlite://{}\"\nencryption_key = \"{encryption_key}\"\n\n{}",
         db_path.display(),
         sandboxes.integrations_toml()
@@ -219,7 +222,7 @@ async fn dev(port: u16) -> anyhow::Result<()> {
 
 #[cfg(feature = "sandbox")]
 async fn sandbox_only(port: u16) -> anyhow::Result<()> {
-    let (sandboxes, upstream_url) = start_sandbox(port).await?;
+    let (sandboxes, upstream_url) = start_sandbox(port, None).await?;
     println!("sandbox Bink:    {}  (bink.base_url)", sandboxes.bink_url());
     println!("OAuth client:    client_id = {SANDBOX_CLIENT_ID}, client_secret = {SANDBOX_CLIENT_SECRET} (any loopback redirect URI)");
     println!(
@@ -245,16 +248,17 @@ async fn sandbox_only(port: u16) -> anyhow::Result<()> {
 
 /// Starts the sandboxes on `port` (0 = any) and the demo upstream on the next port.
 #[cfg(feature = "sandbox")]
-async fn start_sandbox(port: u16) -> anyhow::Result<(Sandboxes, String)> {
+async fn start_sandbox(port: u16, proxy: Option<&str>) -> anyhow::Result<(Sandboxes, String)> {
     let sandboxes = Sandboxes::spawn(SocketAddr::from(([127, 0, 0, 1], port)))
         .await
         .context("cannot start the sandboxes")?;
     let upstream_port = if port == 0 { 0 } else { port.saturating_add(1) };
-    let upstream_addr = sandbox::spawn(
-        sandbox::upstream::router(),
-        SocketAddr::from(([127, 0, 0, 1], upstream_port)),
-    )
-    .await
-    .context("cannot start the demo upstream")?;
+    let upstream = match proxy {
+        Some(proxy) => sandbox::upstream::router_for(proxy),
+        None => sandbox::upstream::router(),
+    };
+    let upstream_addr = sandbox::spawn(upstream, SocketAddr::from(([127, 0, 0, 1], upstream_port)))
+        .await
+        .context("cannot start the demo upstream")?;
     Ok((sandboxes, format!("http://{upstream_addr}")))
 }

@@ -2,11 +2,12 @@
 //! `dev` users and tests can see exactly what an application behind the proxy sees.
 //! It also offers a WebSocket echo, a byte-counting upload sink and a slow endpoint.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Query, Request};
+use axum::extract::{Query, Request, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{any, get, post};
@@ -18,12 +19,27 @@ use serde::Deserialize;
 
 use crate::error::html_escape;
 
+mod gateway;
+
 pub fn router() -> Router {
+    router_with(None)
+}
+
+/// The demo upstream as `dev` runs it behind the proxy at `proxy`: its page also lists the
+/// organization's employees, read through the proxy's unified-API gateway with the
+/// signed-in user's token (`headers.pass_access_token`) — as an application would, holding
+/// no vendor key and no credential.
+pub fn router_for(proxy: &str) -> Router {
+    router_with(Some(proxy.trim_end_matches('/').into()))
+}
+
+fn router_with(proxy: Option<Arc<str>>) -> Router {
     Router::new()
         .route("/__demo/ws", get(websocket))
         .route("/__demo/upload", post(upload))
         .route("/__demo/slow", any(slow))
         .fallback(echo)
+        .with_state(proxy)
 }
 
 fn header_list(headers: &HeaderMap) -> Vec<(String, String)> {
@@ -39,7 +55,7 @@ fn header_list(headers: &HeaderMap) -> Vec<(String, String)> {
 }
 
 /// JSON (or an HTML table for browsers) describing the request.
-async fn echo(request: Request) -> Response {
+async fn echo(State(proxy): State<Option<Arc<str>>>, request: Request) -> Response {
     let headers = header_list(request.headers());
     let wants_html = request
         .headers()
@@ -70,10 +86,19 @@ async fn echo(request: Request) -> Response {
             .get("x-auth-request-user")
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
             .unwrap_or_else(|| "nobody (no identity headers)".into());
+        let token = request
+            .headers()
+            .get("x-forwarded-access-token")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let hr_data = match (&proxy, token) {
+            (Some(proxy), Some(token)) => gateway::employees_section(proxy, &token).await,
+            _ => String::new(),
+        };
         return Html(format!(
             "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Demo upstream</title>\
              <style>body{{font-family:system-ui,sans-serif;margin:2rem}}td{{padding:.2rem .8rem;border-bottom:1px solid #ddd}}</style></head>\
-             <body><h1>Hello, {}</h1><p>This page is the demo application behind bink-proxy. \
+             <body><h1>Hello, {}</h1>{hr_data}<p>This page is the demo application behind bink-proxy. \
              It received <code>{} {}</code> with these headers:</p><table>{rows}</table></body></html>",
             html_escape(&user),
             html_escape(&method),
