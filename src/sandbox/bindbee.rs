@@ -13,6 +13,8 @@
 //! - `GET    /api/embedded/v1/connectors/connector_token/{temporary_token}` (API key, single use)
 //! - `GET    /api/{category}/v1/connectors?connector_token&origin_id&is_active` (API key)
 //! - `DELETE /api/{category}/v1/connectors/{connector_id}/delete` (API key)
+//! - `GET    /api/hris/v1/employees` (API key + `X-Connector-Token`) → the unified API
+//!   over the connector's sample data (`unified/bindbee.rs`)
 //! - `GET    /embed?link_token&server_url&instanceId` → the widget page (HTML)
 //! - `POST   /connect/complete` `{"link_token"}` → `{"temporary_token"}` (browser side, no key)
 //! - `GET    /initialize.min.js` (also `/sdk.js`) → `window.BindbeeEmbed = {initialize, open, destroy}`
@@ -35,6 +37,7 @@ use super::common::{
     Fault, Links,
 };
 use super::connect_page::{connect_page_response, link_not_found, page_script, Brand};
+use super::unified::{self, Knobs, RateLimit, Tenant};
 use crate::error::html_escape;
 
 /// The categories Bindbee's create-link-token accepts.
@@ -89,6 +92,8 @@ struct Inner {
 pub struct SandboxBindbee {
     api: Arc<Api>,
     inner: Arc<Inner>,
+    /// The unified API's rate limit, padding and call count.
+    unified: Arc<Knobs>,
 }
 
 #[derive(Clone)]
@@ -116,6 +121,7 @@ impl SandboxBindbee {
                 .invalid_with(StatusCode::UNPROCESSABLE_ENTITY),
             ),
             inner: Arc::default(),
+            unified: Arc::default(),
         }
     }
 
@@ -149,12 +155,58 @@ impl SandboxBindbee {
             .route("/initialize.min.js", get(sdk))
             .route("/sdk.js", get(sdk))
             .with_state(ctx)
+            .merge(unified::bindbee_router(
+                self.api.clone(),
+                self.unified.clone(),
+                {
+                    let sandbox = self.clone();
+                    move |token: &str| sandbox.unified_tenant(token)
+                },
+            ))
     }
 
-    /// Makes the API endpoints (create-link-token, connector_token, connectors, delete)
-    /// misbehave.
+    /// Makes the API endpoints (create-link-token, connector_token, connectors, delete,
+    /// and the unified API) misbehave.
     pub fn set_fault(&self, fault: Fault) {
         self.api.set_fault(fault);
+    }
+
+    /// Rate-limits the unified API (`/api/hris/v1/employees`): its answers carry
+    /// `X-RateLimit-Limit`, `-Remaining` and `-Reset` (Unix seconds, as Bindbee documents
+    /// them), and calls over the limit get 429 `{"detail"}` with `Retry-After`. `None`
+    /// (the default) lifts the limit; `Some` starts a fresh window.
+    pub fn set_rate_limit(&self, limit: Option<RateLimit>) {
+        self.unified.set_rate_limit(limit);
+    }
+
+    /// Makes every `GET /api/hris/v1/employees` answer `bytes` longer (a
+    /// `sandbox_padding` string in the items' `custom_fields`, streamed from a static
+    /// buffer, so even a 256 MiB answer costs the sandbox little memory); 0, the
+    /// default, for none.
+    pub fn set_padding(&self, bytes: usize) {
+        self.unified.set_padding(bytes);
+    }
+
+    /// Calls to the unified API so far, refused ones included.
+    pub fn unified_calls(&self) -> u64 {
+        self.unified.calls()
+    }
+
+    /// The sample organization behind the connector a connector token names: its
+    /// `origin_id` names the domain when it is one.
+    fn unified_tenant(&self, connector_token: &str) -> Option<Tenant> {
+        let connectors = lock(&self.inner.connectors);
+        let (id, c) = connectors
+            .iter()
+            .find(|(_, c)| c.connector_token == connector_token)?;
+        Some(Tenant::new(
+            id,
+            &c.org_name,
+            &c.integration,
+            &c.category,
+            None,
+            &c.origin_id,
+        ))
     }
 
     /// When set, the connectors endpoint reports this `origin_id` for every connector.

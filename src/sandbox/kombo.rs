@@ -14,6 +14,8 @@
 //! - `GET    /v1/connect/integration-by-token/{token}` (API key, single use)
 //! - `POST   /v1/integrations/{integration_id}/relink` (API key) → `{"status":"success","data":{"link"}}`
 //! - `DELETE /v1/integrations/{integration_id}` (API key) → `{"status":"success","data":{}}`
+//! - `GET    /v1/hris/employees`, `GET /v1/ats/jobs` (API key + `X-Integration-Id`) → the
+//!   unified API over the integration's sample data (`unified/kombo/`)
 //! - `GET    /connect?token=lk_...` → the connect page (HTML)
 //! - `POST   /connect/complete` `{"token"}` → `{"activation_token"}` (browser side, no key)
 //! - `GET    /sdk.js` → `window.KomboConnect = { showKomboConnect(link) }`
@@ -36,6 +38,7 @@ use super::common::{
     Fault, Links,
 };
 use super::connect_page::{connect_page_response, link_not_found, page_script, Brand};
+use super::unified::{self, Knobs, RateLimit, Tenant};
 use crate::error::html_escape;
 
 /// The categories Kombo's create-link accepts.
@@ -100,6 +103,8 @@ struct Inner {
 pub struct SandboxKombo {
     api: Arc<Api>,
     inner: Arc<Inner>,
+    /// The unified API's rate limit, padding and call count.
+    unified: Arc<Knobs>,
 }
 
 #[derive(Clone)]
@@ -124,6 +129,7 @@ impl SandboxKombo {
         SandboxKombo {
             api: Arc::new(Api::new(api_key, error_body, error_body)),
             inner: Arc::default(),
+            unified: Arc::default(),
         }
     }
 
@@ -154,12 +160,55 @@ impl SandboxKombo {
             .route("/connect/complete", post(complete))
             .route("/sdk.js", get(sdk))
             .with_state(ctx)
+            .merge(unified::kombo_router(
+                self.api.clone(),
+                self.unified.clone(),
+                {
+                    let sandbox = self.clone();
+                    move |id: &str| sandbox.unified_tenant(id)
+                },
+            ))
     }
 
-    /// Makes the API endpoints (create-link, integration-by-token, relink, delete)
-    /// misbehave.
+    /// Makes the API endpoints (create-link, integration-by-token, relink, delete, and
+    /// the unified API) misbehave.
     pub fn set_fault(&self, fault: Fault) {
         self.api.set_fault(fault);
+    }
+
+    /// Rate-limits the unified API (`/v1/hris/employees`, `/v1/ats/jobs`): its answers
+    /// carry `X-RateLimit-Limit`, `-Remaining` and `-Reset` (Unix seconds), and calls over
+    /// the limit get Kombo's 429 (`PLATFORM.RATE_LIMIT_EXCEEDED`) with `Retry-After`.
+    /// `None` (the default) lifts the limit; `Some` starts a fresh window.
+    pub fn set_rate_limit(&self, limit: Option<RateLimit>) {
+        self.unified.set_rate_limit(limit);
+    }
+
+    /// Makes every `GET /v1/hris/employees` answer `bytes` longer (a `sandbox_padding`
+    /// string in the rows' `custom_fields`, streamed from a static buffer, so even a
+    /// 256 MiB answer costs the sandbox little memory); 0, the default, for none.
+    pub fn set_padding(&self, bytes: usize) {
+        self.unified.set_padding(bytes);
+    }
+
+    /// Calls to the unified API so far, refused ones included.
+    pub fn unified_calls(&self) -> u64 {
+        self.unified.calls()
+    }
+
+    /// The sample organization behind an integration Kombo holds: the email the link was
+    /// made with names its domain.
+    fn unified_tenant(&self, integration_id: &str) -> Option<Tenant> {
+        let integrations = lock(&self.inner.integrations);
+        let i = integrations.get(integration_id)?;
+        Some(Tenant::new(
+            integration_id,
+            &i.org_name,
+            &i.tool,
+            &i.category,
+            Some(&i.email),
+            &i.origin_id,
+        ))
     }
 
     /// The `setup_status` the next exchanges report (`INCOMPLETE`, `FINAL_SYNC_PENDING`,

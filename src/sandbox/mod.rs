@@ -7,6 +7,7 @@ pub mod bink;
 mod common;
 mod connect_page;
 pub mod kombo;
+mod unified;
 pub mod upstream;
 pub mod users;
 
@@ -18,6 +19,7 @@ use tokio::net::TcpListener;
 pub use bindbee::SandboxBindbee;
 pub use bink::{SandboxBink, SAMPLE_USERS};
 pub use kombo::SandboxKombo;
+pub use unified::{RateLimit, EMPLOYEES as SAMPLE_EMPLOYEES, JOBS as SAMPLE_JOBS};
 
 /// Serves `router` on `addr` in the background; returns the bound address.
 pub async fn spawn(router: Router, addr: SocketAddr) -> std::io::Result<SocketAddr> {
