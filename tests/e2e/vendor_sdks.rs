@@ -1,12 +1,16 @@
 //! The vendors' own SDKs as an independent check of the sandbox: Kombo's official Python
 //! SDK (`kombo` on PyPI, which validates every answer against Kombo's schemas) runs
-//! `tests/sdk/kombo_sdk_check.py` against a sandbox Kombo on a loopback port. Under CI a
+//! `tests/sdk/kombo_sdk_check.py` against a sandbox Kombo on a loopback port: the
+//! Connect API and the integration lifecycle, then the unified API (every page of
+//! employees, jobs, Kombo's errors, the rate-limit mode). Under CI a
 //! missing SDK fails the test (`.ci/run` installs it); elsewhere it is skipped with a note.
 
 use std::process::Command;
 
+use std::time::Duration;
+
 use bink_proxy::sandbox::bink::Fault;
-use bink_proxy::sandbox::{Sandboxes, KOMBO_API_KEY};
+use bink_proxy::sandbox::{RateLimit, Sandboxes, KOMBO_API_KEY, SAMPLE_EMPLOYEES, SAMPLE_JOBS};
 
 /// The Python that can `import kombo`, or `None` (skip) outside CI.
 fn python_with_kombo() -> Option<String> {
@@ -74,4 +78,37 @@ async fn kombos_official_sdk_parses_every_sandbox_answer() {
         .await
         .unwrap();
     assert_eq!(seen["retry_after"], "9");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kombos_official_sdk_reads_every_page_of_the_unified_api() {
+    let Some(python) = python_with_kombo() else {
+        return;
+    };
+    let sandboxes = Sandboxes::spawn(([127, 0, 0, 1], 0).into()).await.unwrap();
+    let (py, sb) = (python.clone(), sandboxes.clone());
+    let seen = tokio::task::spawn_blocking(move || kombo_check(&py, &sb, "unified"))
+        .await
+        .unwrap();
+    // 120 employees in pages of 50; 30 jobs in one default page of 100.
+    assert_eq!(seen["employees"], SAMPLE_EMPLOYEES, "{seen}");
+    assert_eq!(seen["employee_pages"], 3, "{seen}");
+    assert_eq!(seen["jobs"], SAMPLE_JOBS, "{seen}");
+    assert_eq!(seen["job_pages"], 1, "{seen}");
+    // Three employee pages, one more full listing, one job page, and the three errors.
+    assert_eq!(sandboxes.kombo.unified_calls(), 8);
+
+    // Two calls a minute: the SDK's third call is Kombo's 429, Retry-After included.
+    sandboxes.kombo.set_rate_limit(Some(RateLimit {
+        per_window: 2,
+        window: Duration::from_secs(60),
+    }));
+    let seen = tokio::task::spawn_blocking(move || {
+        kombo_check(&python, &sandboxes, "unified-rate-limited")
+    })
+    .await
+    .unwrap();
+    let retry_after: u64 = seen["retry_after"].as_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry_after), "{seen}");
+    assert_eq!(seen["remaining"], "0");
 }
