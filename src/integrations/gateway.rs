@@ -231,8 +231,20 @@ impl Gateway {
             Vendor::Kombo => outbound.header("X-Integration-Id", credential),
             Vendor::Bindbee => outbound.header("X-Connector-Token", credential),
         };
-        if has_body(&parts) {
+        if content_length(&parts.headers).is_some_and(|n| n > 0) {
+            // A declared length (checked above) streams through as it arrives.
             outbound = outbound.body(limited_body(body, self.max_request_body, too_large.clone()));
+        } else if parts.headers.contains_key(header::TRANSFER_ENCODING) {
+            // A body of unknown length is read first, up to the limit: cut off midway it
+            // would reach the vendor half-sent, and a vendor that answered before reading
+            // it all would have its answer passed back for a request that was refused.
+            match axum::body::to_bytes(body, self.max_request_body as usize).await {
+                Ok(bytes) => outbound = outbound.body(bytes),
+                Err(_) => {
+                    let refusal = ProxyError::GatewayBodyTooLarge(self.max_request_body);
+                    return self.finish(vendor, &record, &caller, refusal.into_response());
+                }
+            }
         }
         let answer = tokio::time::timeout(self.timeout, outbound.send()).await;
         let response = match answer {
@@ -370,14 +382,8 @@ fn content_length(headers: &HeaderMap) -> Option<u64> {
         .ok()
 }
 
-/// A request with a body to send: a length, or a chunked body.
-fn has_body(parts: &Parts) -> bool {
-    content_length(&parts.headers).is_some_and(|n| n > 0)
-        || parts.headers.contains_key(header::TRANSFER_ENCODING)
-}
-
 /// The caller's body, streamed to the vendor, cut off (and `too_large` set) past `limit`
-/// bytes: a body without a length is counted as it goes.
+/// bytes — a client that sends more than its `Content-Length` said.
 fn limited_body(body: Body, limit: u64, too_large: Arc<AtomicBool>) -> reqwest::Body {
     let mut sent = 0u64;
     let stream = body

@@ -324,6 +324,21 @@ async fn bodies_over_the_limit_are_413(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(streamed.status(), 413);
+    // Under the limit, a body without a length reaches the vendor whole.
+    let chunks =
+        futures_util::stream::iter((0..2).map(|_| Ok::<_, std::io::Error>(vec![b'y'; 400])));
+    let streamed = s
+        .client
+        .post(&url)
+        .bearer_auth(CLEO)
+        .header("X-Integration-Id", id)
+        .body(reqwest::Body::wrap_stream(chunks))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(streamed.status(), 200);
+    let echo: Value = streamed.json().await.unwrap();
+    assert_eq!(header_values(&echo, "content-length"), ["800"]);
 }
 
 async fn an_unreachable_vendor_is_504(backend: Backend) {
@@ -359,3 +374,48 @@ crate::on_both_backends!(
     bodies_over_the_limit_are_413,
     an_unreachable_vendor_is_504,
 );
+
+/// Kombo's official Python SDK, unmodified, reads a connected integration's employees
+/// and jobs through the gateway: a Bink token as its API key, the proxy as its server.
+async fn kombos_sdk_works_unmodified_through_the_gateway(backend: Backend) {
+    let Some(python) = crate::vendor_sdks::python_with_kombo() else {
+        return;
+    };
+    let db = fresh_database(backend).await;
+    let s = Stack::start(Opts {
+        integrations: Some(format!("database_url = \"{db}\"\n")),
+        ..Opts::default()
+    })
+    .await;
+    let (status, integration) = crate::integrations::connect_kombo(&s, CLEO).await;
+    assert_eq!(status, 201, "{integration}");
+    let remote = integration["remote_id"].as_str().unwrap().to_string();
+    let base = s.base.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(python)
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/sdk/kombo_gateway_check.py"
+            ))
+            .args([&base, CLEO, &remote])
+            .output()
+            .expect("run the Kombo SDK")
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert!(seen["employees"].as_u64().unwrap() > 50, "{seen}");
+    assert!(seen["pages"].as_u64().unwrap() > 1, "paginated: {seen}");
+    assert!(seen["jobs"].as_u64().unwrap() > 0, "{seen}");
+}
+
+mod sdk {
+    use super::*;
+    crate::on_both_backends!(kombos_sdk_works_unmodified_through_the_gateway);
+}

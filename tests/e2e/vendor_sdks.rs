@@ -13,7 +13,7 @@ use bink_proxy::sandbox::bink::Fault;
 use bink_proxy::sandbox::{RateLimit, Sandboxes, KOMBO_API_KEY, SAMPLE_EMPLOYEES, SAMPLE_JOBS};
 
 /// The Python that can `import kombo`, or `None` (skip) outside CI.
-fn python_with_kombo() -> Option<String> {
+pub(crate) fn python_with_kombo() -> Option<String> {
     let python = std::env::var("BINK_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
     let found = Command::new(&python)
         .args(["-c", "import kombo"])
