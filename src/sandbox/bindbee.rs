@@ -38,6 +38,7 @@ use super::common::{
 };
 use super::connect_page::{connect_page_response, link_not_found, page_script, Brand};
 use super::unified::{self, Knobs, RateLimit, Tenant};
+use super::webhooks::{self, Signing};
 use crate::error::html_escape;
 
 /// The categories Bindbee's create-link-token accepts.
@@ -94,6 +95,7 @@ pub struct SandboxBindbee {
     inner: Arc<Inner>,
     /// The unified API's rate limit, padding and call count.
     unified: Arc<Knobs>,
+    webhooks: Arc<webhooks::Sender>,
 }
 
 #[derive(Clone)]
@@ -122,6 +124,7 @@ impl SandboxBindbee {
             ),
             inner: Arc::default(),
             unified: Arc::default(),
+            webhooks: Arc::default(),
         }
     }
 
@@ -154,6 +157,7 @@ impl SandboxBindbee {
             .route("/connect/complete", post(complete))
             .route("/initialize.min.js", get(sdk))
             .route("/sdk.js", get(sdk))
+            .route("/sandbox/webhooks", post(send_webhook))
             .with_state(ctx)
             .merge(unified::bindbee_router(
                 self.api.clone(),
@@ -227,6 +231,53 @@ impl SandboxBindbee {
     /// When set, the connectors endpoint lists no connector at all.
     pub fn set_hide_connectors(&self, hide: bool) {
         self.inner.hide_connectors.store(hide, Ordering::SeqCst);
+    }
+
+    /// Where webhooks go (the proxy's `/integrations/bindbee/webhook`) and the key they
+    /// are signed with.
+    pub fn set_webhook_target(&self, url: &str, secret: &str) {
+        self.webhooks.set_target(url, secret);
+    }
+
+    /// Sets a connector's status (when given) and sends `event` (`connector_synced`,
+    /// `connector_sync_error`, …) about it in Bindbee's payload shape; the target's status.
+    pub async fn send_connector_event(
+        &self,
+        connector_id: &str,
+        event: &str,
+        status: Option<&str>,
+    ) -> Result<u16, String> {
+        let payload = {
+            let mut connectors = lock(&self.inner.connectors);
+            let c = connectors
+                .get_mut(connector_id)
+                .ok_or("no such connector")?;
+            if let Some(status) = status {
+                c.status = status.to_string();
+            }
+            json!({
+                "webhook": { "webhook_id": random_token("wh_"), "url": "", "event": event },
+                "connector": {
+                    "id": connector_id,
+                    "display_name": c.integration,
+                    "integration_slug": c.integration,
+                    "categories": [c.category],
+                    "org_name": c.org_name,
+                    "origin_id": c.origin_id,
+                    "connector_status": c.status,
+                    "end_user_name": c.org_name,
+                    "end_user_email": null,
+                },
+                "data": {
+                    "id": random_token("sync_"),
+                    "integration_name": c.integration,
+                    "category": c.category,
+                    "display_status": if event == "connector_sync_error" { "Failed" } else { "Done" },
+                },
+                "sync": { "sync_id": random_token("sync_"), "sync_type": "AUTOMATED", "sync_name": "#1" },
+            })
+        };
+        self.webhooks.send(Signing::Bindbee, &payload).await
     }
 
     /// The ids of the connectors Bindbee holds, sorted.
@@ -639,6 +690,37 @@ fn uuid_v4() -> String {
         &hex[16..20],
         &hex[20..]
     )
+}
+
+#[derive(Deserialize)]
+struct SendWebhook {
+    event: String,
+    connector_id: String,
+    connector_status: Option<String>,
+}
+
+/// `POST /sandbox/webhooks` `{event, connector_id, connector_status?}` (API key): sends the
+/// event to the webhook target; `{"target_status"}`.
+async fn send_webhook(State(ctx): State<Ctx>, headers: HeaderMap, body: Bytes) -> Response {
+    let sandbox = &ctx.sandbox;
+    if let Some(r) = sandbox.api.guard(&headers).await {
+        return r;
+    }
+    let request: SendWebhook = match sandbox.api.body(&body) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let sent = sandbox
+        .send_connector_event(
+            &request.connector_id,
+            &request.event,
+            request.connector_status.as_deref(),
+        )
+        .await;
+    match sent {
+        Ok(status) => no_store(Json(json!({ "target_status": status }))),
+        Err(why) => detail(StatusCode::BAD_REQUEST, &why),
+    }
 }
 
 /// `GET /initialize.min.js` (and `/sdk.js`)

@@ -39,6 +39,7 @@ use super::common::{
 };
 use super::connect_page::{connect_page_response, link_not_found, page_script, Brand};
 use super::unified::{self, Knobs, RateLimit, Tenant};
+use super::webhooks::{self, Signing};
 use crate::error::html_escape;
 
 /// The categories Kombo's create-link accepts.
@@ -105,6 +106,7 @@ pub struct SandboxKombo {
     inner: Arc<Inner>,
     /// The unified API's rate limit, padding and call count.
     unified: Arc<Knobs>,
+    webhooks: Arc<webhooks::Sender>,
 }
 
 #[derive(Clone)]
@@ -130,6 +132,7 @@ impl SandboxKombo {
             api: Arc::new(Api::new(api_key, error_body, error_body)),
             inner: Arc::default(),
             unified: Arc::default(),
+            webhooks: Arc::default(),
         }
     }
 
@@ -159,6 +162,7 @@ impl SandboxKombo {
             .route("/connect", get(connect_page))
             .route("/connect/complete", post(complete))
             .route("/sdk.js", get(sdk))
+            .route("/sandbox/webhooks", post(send_webhook))
             .with_state(ctx)
             .merge(unified::kombo_router(
                 self.api.clone(),
@@ -217,6 +221,61 @@ impl SandboxKombo {
         if let Ok(mut s) = self.inner.setup_status.write() {
             *s = status.map(str::to_string);
         }
+    }
+
+    /// Where webhooks go (the proxy's `/integrations/kombo/webhook`) and the secret they
+    /// are signed with.
+    pub fn set_webhook_target(&self, url: &str, secret: &str) {
+        self.webhooks.set_target(url, secret);
+    }
+
+    /// Sends Kombo's `integration-state-changed` for an integration it holds, with `state`
+    /// (`ACTIVE`, `INVALID`, `INACTIVE`); the target's status.
+    pub async fn send_state_changed(
+        &self,
+        integration_id: &str,
+        state: &str,
+    ) -> Result<u16, String> {
+        let event = {
+            let integrations = lock(&self.inner.integrations);
+            let i = integrations
+                .get(integration_id)
+                .ok_or("no such integration")?;
+            json!({
+                "id": random_token("evt_"),
+                "type": "integration-state-changed",
+                "data": {
+                    "integration_tool": i.tool,
+                    "integration_id": integration_id,
+                    "integration_category": i.category,
+                    "end_user": end_user_json(i),
+                    "qa_status": "PASSED",
+                    "setup_status": i.setup_status,
+                    "state": state,
+                    "updated_at": now_rfc3339(),
+                }
+            })
+        };
+        self.webhooks.send(Signing::Kombo, &event).await
+    }
+
+    /// Deletes an integration (as in Kombo's dashboard) and sends `integration-deleted`.
+    pub async fn send_deleted(&self, integration_id: &str) -> Result<u16, String> {
+        let i = lock(&self.inner.integrations)
+            .remove(integration_id)
+            .ok_or("no such integration")?;
+        let event = json!({
+            "id": random_token("evt_"),
+            "type": "integration-deleted",
+            "data": {
+                "id": integration_id,
+                "tool": i.tool,
+                "category": i.category,
+                "end_user": end_user_json(&i),
+                "deleted_at": now_rfc3339(),
+            }
+        });
+        self.webhooks.send(Signing::Kombo, &event).await
     }
 
     /// The ids of the integrations Kombo holds, sorted.
@@ -349,6 +408,51 @@ fn integration_json(id: &str, i: &Integration, origin_id: &str) -> Value {
         "setup_status": i.setup_status,
         "created_at": i.created_at,
     })
+}
+
+/// The `end_user` object of Kombo's integration webhooks.
+fn end_user_json(i: &Integration) -> Value {
+    json!({
+        "organization_name": i.org_name,
+        "creator_email": i.email,
+        "origin_id": i.origin_id,
+    })
+}
+
+#[derive(Deserialize)]
+struct SendWebhook {
+    #[serde(rename = "type")]
+    kind: String,
+    integration_id: String,
+    state: Option<String>,
+}
+
+/// `POST /sandbox/webhooks` `{type, integration_id, state?}` (API key): sends
+/// `integration-state-changed` (with `state`, default `INVALID`) or `integration-deleted`
+/// to the webhook target; `{"target_status"}`.
+async fn send_webhook(State(ctx): State<Ctx>, headers: HeaderMap, body: Bytes) -> Response {
+    let sandbox = &ctx.sandbox;
+    if let Some(r) = sandbox.api.guard(&headers).await {
+        return r;
+    }
+    let request: SendWebhook = match sandbox.api.body(&body) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let sent = match request.kind.as_str() {
+        "integration-state-changed" => {
+            let state = request.state.as_deref().unwrap_or("INVALID");
+            sandbox
+                .send_state_changed(&request.integration_id, state)
+                .await
+        }
+        "integration-deleted" => sandbox.send_deleted(&request.integration_id).await,
+        _ => Err("type: integration-state-changed or integration-deleted".into()),
+    };
+    match sent {
+        Ok(status) => Json(json!({ "target_status": status })).into_response(),
+        Err(why) => error(StatusCode::BAD_REQUEST, &why),
+    }
 }
 
 fn now_rfc3339() -> String {

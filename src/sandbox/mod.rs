@@ -10,6 +10,7 @@ pub mod kombo;
 mod unified;
 pub mod upstream;
 pub mod users;
+mod webhooks;
 
 use std::net::SocketAddr;
 

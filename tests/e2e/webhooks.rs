@@ -278,9 +278,68 @@ async fn events_survive_the_upstream_down_and_a_restart(backend: Backend) {
     assert_eq!(pending, 0);
 }
 
+/// The sandbox vendors sign and send their own webhooks (their signing is written from
+/// the vendors' documents, independently of the proxy's verifier).
+async fn the_sandbox_vendors_send_webhooks_the_proxy_accepts(backend: Backend) {
+    let db = fresh_database(backend).await;
+    let sandboxes = bink_proxy::sandbox::Sandboxes::spawn(([127, 0, 0, 1], 0).into())
+        .await
+        .unwrap();
+    let upstream = spawn_upstream().await;
+    let opts = Opts {
+        integrations: Some(integrations(&db, &sandboxes, "")),
+        ..Opts::default()
+    };
+    let s = Stack::start_with(opts, sandboxes.clone(), upstream).await;
+    sandboxes
+        .kombo
+        .set_webhook_target(&s.url("/integrations/kombo/webhook"), KOMBO_SECRET);
+    sandboxes
+        .bindbee
+        .set_webhook_target(&s.url("/integrations/bindbee/webhook"), BINDBEE_SECRET);
+    let (_, k) = connect_kombo(&s, CLEO).await;
+    let remote = k["remote_id"].as_str().unwrap();
+    assert_eq!(
+        sandboxes.kombo.send_state_changed(remote, "INVALID").await,
+        Ok(200)
+    );
+    assert_eq!(list(&s, CLEO).await[0]["status"], "needs_relink");
+    // Through the sandbox's own endpoint, as a test or the dev page would.
+    let r = s
+        .client
+        .post(format!("http://{}/kombo/sandbox/webhooks", sandboxes.addr))
+        .bearer_auth(bink_proxy::sandbox::KOMBO_API_KEY)
+        .json(&json!({"type": "integration-state-changed", "integration_id": remote, "state": "ACTIVE"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap()["target_status"], 200);
+    assert_eq!(list(&s, CLEO).await[0]["status"], "active");
+
+    let b = connect_bindbee(&s, CLEO).await;
+    let connector = b["remote_id"].as_str().unwrap();
+    let sent = sandboxes
+        .bindbee
+        .send_connector_event(connector, "connector_sync_error", Some("RELINK_NEEDED"))
+        .await;
+    assert_eq!(sent, Ok(200));
+    let bindbee = list(&s, CLEO)
+        .await
+        .into_iter()
+        .find(|i| i["provider"] == "bindbee")
+        .unwrap();
+    assert_eq!(bindbee["status"], "needs_relink");
+
+    assert_eq!(sandboxes.kombo.send_deleted(remote).await, Ok(200));
+    let left = list(&s, CLEO).await;
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert!(sandboxes.kombo.integration_ids().is_empty());
+}
+
 crate::on_both_backends!(
     signed_events_keep_the_status_current,
     events_survive_the_upstream_down_and_a_restart,
+    the_sandbox_vendors_send_webhooks_the_proxy_accepts,
 );
 
 #[tokio::test]
