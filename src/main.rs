@@ -176,6 +176,20 @@ async fn dev(port: u16) -> anyhow::Result<()> {
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", db_path.display()));
     }
+    // The sandbox vendors sign webhooks with these; the proxy verifies them and forwards
+    // them to the demo application, which shows the latest.
+    let webhook_secret = |vendor: &str| format!("dev-{vendor}-{}", rand::random::<u64>());
+    let (kombo_secret, bindbee_secret) = (webhook_secret("kombo"), webhook_secret("bindbee"));
+    let providers = ["kombo", "bindbee"].iter().zip([&kombo_secret, &bindbee_secret]).fold(
+        sandboxes.integrations_toml(),
+        |toml, (vendor, secret)| {
+            let table = format!("[integrations.{vendor}]\n");
+            toml.replace(
+                &table,
+                &format!("{table}webhook_secret = \"{secret}\"\nwebhook_forward_path = \"/__demo/webhooks\"\n"),
+            )
+        },
+    );
     let toml = format!(
         "[server]\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\"\nupstream = \"{upstream_url}\"\n\n\
          [bink]\nbase_url = \"{bink_url}\"\nclient_id = \"{SANDBOX_CLIENT_ID}\"\nclient_secret = \"{SANDBOX_CLIENT_SECRET}\"\n\n\
@@ -183,13 +197,20 @@ async fn dev(port: u16) -> anyhow::Result<()> {
          [access]\nskip_auth = [\"GET ^/public/\"]\n\n[headers]\nidentity_jwt = true\npass_access_token = true\n\n\
          [integrations]\nenabled = true\ndatabase_url = \"sqlite://{}\"\nencryption_key = \"{encryption_key}\"\n\n{}",
         db_path.display(),
-        sandboxes.integrations_toml()
+        providers
     );
     let config = Config::from_toml(&toml, &NoEnv).map_err(|e| anyhow::anyhow!("{e}"))?;
     let running = bink_proxy::start(config, true)
         .await
         .map_err(|e: StartError| anyhow::anyhow!(e.to_string()))?;
     let url = format!("http://{}", running.addr);
+    sandboxes
+        .kombo
+        .set_webhook_target(&format!("{url}/integrations/kombo/webhook"), &kombo_secret);
+    sandboxes.bindbee.set_webhook_target(
+        &format!("{url}/integrations/bindbee/webhook"),
+        &bindbee_secret,
+    );
     let ada = &SAMPLE_USERS[0];
     println!("bink-proxy dev is running (Ctrl-C to stop)\n");
     println!("Open {url}/ in a browser to sign in with the sandbox Bink.\n");
@@ -254,7 +275,7 @@ async fn start_sandbox(port: u16, proxy: Option<&str>) -> anyhow::Result<(Sandbo
         .context("cannot start the sandboxes")?;
     let upstream_port = if port == 0 { 0 } else { port.saturating_add(1) };
     let upstream = match proxy {
-        Some(proxy) => sandbox::upstream::router_for(proxy),
+        Some(proxy) => sandbox::upstream::router_for(proxy, &sandboxes.bink_url()),
         None => sandbox::upstream::router(),
     };
     let upstream_addr = sandbox::spawn(upstream, SocketAddr::from(([127, 0, 0, 1], upstream_port)))

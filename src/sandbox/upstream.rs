@@ -29,17 +29,21 @@ pub fn router() -> Router {
 /// organization's employees, read through the proxy's unified-API gateway with the
 /// signed-in user's token (`headers.pass_access_token`) — as an application would, holding
 /// no vendor key and no credential.
-pub fn router_for(proxy: &str) -> Router {
-    router_with(Some(proxy.trim_end_matches('/').into()))
+///
+/// It also receives the vendors' webhooks the proxy forwards (`/__demo/webhooks`), shows the
+/// latest, and offers a button that has the sandbox vendor at `sandbox` send one.
+pub fn router_for(proxy: &str, sandbox: &str) -> Router {
+    let demo = gateway::Demo::new(proxy, sandbox);
+    router_with(Some(demo.clone())).merge(gateway::routes(demo))
 }
 
-fn router_with(proxy: Option<Arc<str>>) -> Router {
+fn router_with(demo: Option<Arc<gateway::Demo>>) -> Router {
     Router::new()
         .route("/__demo/ws", get(websocket))
         .route("/__demo/upload", post(upload))
         .route("/__demo/slow", any(slow))
         .fallback(echo)
-        .with_state(proxy)
+        .with_state(demo)
 }
 
 fn header_list(headers: &HeaderMap) -> Vec<(String, String)> {
@@ -55,7 +59,7 @@ fn header_list(headers: &HeaderMap) -> Vec<(String, String)> {
 }
 
 /// JSON (or an HTML table for browsers) describing the request.
-async fn echo(State(proxy): State<Option<Arc<str>>>, request: Request) -> Response {
+async fn echo(State(demo): State<Option<Arc<gateway::Demo>>>, request: Request) -> Response {
     let headers = header_list(request.headers());
     let wants_html = request
         .headers()
@@ -91,8 +95,8 @@ async fn echo(State(proxy): State<Option<Arc<str>>>, request: Request) -> Respon
             .get("x-forwarded-access-token")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let hr_data = match (&proxy, token) {
-            (Some(proxy), Some(token)) => gateway::employees_section(proxy, &token).await,
+        let hr_data = match (&demo, token) {
+            (Some(demo), Some(token)) => demo.section(&token).await,
             _ => String::new(),
         };
         return Html(format!(

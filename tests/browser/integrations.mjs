@@ -5,6 +5,7 @@
 // Bindbee's initialize.min.js (the real script's API: initialize → open → success →
 // destroy, its widget posting JSON strings), see both listed, disconnect one.
 // Exit code 0 when every check passes, 1 with a "FAIL: ..." message otherwise.
+// SCREENSHOTS=<dir> also saves the README's pictures there (docs/screenshots).
 
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -164,6 +165,7 @@ async function main() {
   const html = await page.content();
   if (/ct_[A-Za-z0-9]/.test(html)) fail('a connector token reached the page');
   console.log('PASS both integrations listed, no credential in the page');
+  if (process.env.SCREENSHOTS) await page.screenshot({ path: path.join(process.env.SCREENSHOTS, 'integrations-ui.png') });
 
   await page.click(`button.disconnect[data-id="${kombo.id}"]`);
   await page.waitForFunction(() => document.querySelectorAll('#integrations tr').length === 1, null, { timeout: STEP });
@@ -172,6 +174,27 @@ async function main() {
   const api = await page.evaluate(() => fetch('/integrations').then((r) => r.json()));
   if (api.integrations.length !== 1) fail(`the API disagrees: ${JSON.stringify(api)}`);
   console.log('PASS disconnected Kombo; Bindbee remains');
+
+  // The demo application reads the connected HRIS's employees through the gateway.
+  await page.goto(`${base}/`);
+  const employees = await page.$$eval('#hr ~ table tbody tr', (trs) => trs.map((tr) => tr.cells[0].textContent));
+  if (employees.length < 5) fail(`the demo page shows no employees read through the gateway: ${JSON.stringify(employees)}`);
+  if (process.env.SCREENSHOTS) await page.screenshot({ path: path.join(process.env.SCREENSHOTS, 'demo-gateway.png'), fullPage: false });
+  console.log(`PASS the demo application lists ${employees.length} employees read through the gateway`);
+
+  // A vendor webhook: the sandbox signs it, the proxy verifies it, updates the status and
+  // forwards it to the application through its outbox.
+  await page.click('form[action="/__demo/simulate-webhook"] button');
+  await page.waitForURL(`${base}/`);
+  const deadline = Date.now() + STEP;
+  while (!(await page.content()).includes('Webhooks the proxy forwarded')) {
+    if (Date.now() > deadline) fail('the forwarded webhook never reached the demo application');
+    await page.waitForTimeout(300);
+    await page.reload();
+  }
+  const after = await page.evaluate(() => fetch('/integrations').then((r) => r.json()));
+  if (after.integrations[0].status !== 'needs_relink') fail(`status after the webhook: ${JSON.stringify(after)}`);
+  console.log('PASS a signed vendor webhook set needs_relink and reached the application');
   console.log(JSON.stringify({ kombo_connect_round_trip_ms: komboMs, bindbee_connect_round_trip_ms: bindbeeMs }));
 }
 
