@@ -108,7 +108,10 @@ pub fn config_toml_with(
             } else {
                 format!("database_url = \"{}\"\n", temp_sqlite_url())
             };
-            let providers = if extra.contains("[integrations.") {
+            // Lines that configure a provider themselves replace the sandbox providers.
+            let providers = if extra.contains("[integrations.kombo]")
+                || extra.contains("[integrations.bindbee]")
+            {
                 String::new()
             } else {
                 vendors.integrations_toml()

@@ -419,3 +419,64 @@ mod sdk {
     use super::*;
     crate::on_both_backends!(kombos_sdk_works_unmodified_through_the_gateway);
 }
+
+/// Against the sandbox vendors: Bindbee's employees with the stored connector token, the
+/// vendors' rate-limit headers and 429s passed back, and a slow vendor cut off.
+async fn the_sandbox_vendors_answer_through_the_gateway(backend: Backend) {
+    use bink_proxy::sandbox::bink::Fault;
+    use bink_proxy::sandbox::RateLimit;
+    let db = fresh_database(backend).await;
+    let s = Stack::start(Opts {
+        integrations: Some(format!(
+            "database_url = \"{db}\"\n\n[integrations.gateway]\ntimeout = \"1s\"\n"
+        )),
+        ..Opts::default()
+    })
+    .await;
+    // Bindbee, as curl would: the Integration's id, the caller's Bink token.
+    let b = crate::integrations::connect_bindbee(&s, CLEO).await;
+    let id = b["id"].as_str().unwrap();
+    let (status, _, page) = call(
+        &s,
+        "/integrations/bindbee/api/hris/v1/employees?page_size=50",
+        CLEO,
+        &[("X-Integration-Id", id)],
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["items"].as_array().unwrap().len(), 50);
+    assert!(page["cursor"].is_string(), "more pages: {page}");
+
+    // Kombo's rate limit: its headers on the answer, then its 429 with Retry-After.
+    let (_, k) = crate::integrations::connect_kombo(&s, CLEO).await;
+    let remote = k["remote_id"].as_str().unwrap();
+    s.sandboxes.kombo.set_rate_limit(Some(RateLimit {
+        per_window: 1,
+        window: std::time::Duration::from_secs(60),
+    }));
+    let employees = "/integrations/kombo/api/hris/employees?page_size=1";
+    let (status, headers, _) = call(&s, employees, CLEO, &[("X-Integration-Id", remote)]).await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["x-ratelimit-limit"], "1");
+    assert_eq!(headers["x-ratelimit-remaining"], "0");
+    let (status, headers, body) = call(&s, employees, CLEO, &[("X-Integration-Id", remote)]).await;
+    assert_eq!(status, 429, "{body}");
+    assert!(headers.contains_key("retry-after"));
+    assert_eq!(body["status"], "error", "Kombo's own error body: {body}");
+    s.sandboxes.kombo.set_rate_limit(None);
+
+    // A vendor slower than gateway.timeout.
+    s.sandboxes
+        .kombo
+        .set_fault(Fault::Delay(std::time::Duration::from_secs(3)));
+    let (status, _, body) = call(&s, employees, CLEO, &[("X-Integration-Id", remote)]).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (504, Some("provider_timeout"))
+    );
+}
+
+mod vendors {
+    use super::*;
+    crate::on_both_backends!(the_sandbox_vendors_answer_through_the_gateway);
+}
