@@ -312,32 +312,23 @@ async fn bodies_over_the_limit_are_413(backend: Backend) {
         .unwrap();
     assert_eq!(big.status(), 413);
     // Without a length, counted as it streams.
-    let chunks =
-        futures_util::stream::iter((0..4).map(|_| Ok::<_, std::io::Error>(vec![b'y'; 400])));
-    let streamed = s
-        .client
-        .post(&url)
-        .bearer_auth(CLEO)
-        .header("X-Integration-Id", id)
-        .body(reqwest::Body::wrap_stream(chunks))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(streamed.status(), 413);
-    // Under the limit, a body without a length reaches the vendor whole.
-    let chunks =
-        futures_util::stream::iter((0..2).map(|_| Ok::<_, std::io::Error>(vec![b'y'; 400])));
-    let streamed = s
-        .client
-        .post(&url)
-        .bearer_auth(CLEO)
-        .header("X-Integration-Id", id)
-        .body(reqwest::Body::wrap_stream(chunks))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(streamed.status(), 200);
-    let echo: Value = streamed.json().await.unwrap();
+    // Without a length, read up to the limit first: over it, refused whole.
+    let chunked = |chunks: usize| {
+        let stream = futures_util::stream::iter(
+            (0..chunks).map(|_| Ok::<_, std::io::Error>(vec![b'y'; 400])),
+        );
+        s.client
+            .post(&url)
+            .bearer_auth(CLEO)
+            .header("X-Integration-Id", id)
+            .body(reqwest::Body::wrap_stream(stream))
+            .send()
+    };
+    assert_eq!(chunked(4).await.unwrap().status(), 413);
+    // Under the limit, it reaches the vendor whole.
+    let small = chunked(2).await.unwrap();
+    assert_eq!(small.status(), 200);
+    let echo: Value = small.json().await.unwrap();
     assert_eq!(header_values(&echo, "content-length"), ["800"]);
 }
 

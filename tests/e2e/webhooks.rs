@@ -48,6 +48,26 @@ fn integrations(db: &str, sandboxes: &bink_proxy::sandbox::Sandboxes, extra_komb
     format!("database_url = \"{db}\"\n{with_urls}")
 }
 
+/// A proxy with both vendors' webhook secrets, on a database of its own.
+async fn webhook_stack(backend: Backend) -> Stack {
+    let db = fresh_database(backend).await;
+    let sandboxes = bink_proxy::sandbox::Sandboxes::spawn(([127, 0, 0, 1], 0).into())
+        .await
+        .unwrap();
+    let upstream = spawn_upstream().await;
+    let opts = Opts {
+        integrations: Some(integrations(&db, &sandboxes, "")),
+        ..Opts::default()
+    };
+    Stack::start_with(opts, sandboxes, upstream).await
+}
+
+/// Events waiting in the proxy's outbox.
+async fn undelivered(s: &Stack) -> i64 {
+    let integrations = s.proxy.state.integrations.as_ref().unwrap();
+    integrations.store.undelivered_webhooks().await.unwrap()
+}
+
 /// POSTs `body` to the vendor's webhook route with `signature` (if any).
 async fn deliver(s: &Stack, vendor: Vendor, body: &str, signature: Option<String>) -> u16 {
     let header = match vendor {
@@ -90,16 +110,7 @@ fn kombo_state_changed(id: &str, state: &str, setup_status: &str) -> Value {
 }
 
 async fn signed_events_keep_the_status_current(backend: Backend) {
-    let db = fresh_database(backend).await;
-    let sandboxes = bink_proxy::sandbox::Sandboxes::spawn(([127, 0, 0, 1], 0).into())
-        .await
-        .unwrap();
-    let upstream = spawn_upstream().await;
-    let opts = Opts {
-        integrations: Some(integrations(&db, &sandboxes, "")),
-        ..Opts::default()
-    };
-    let s = Stack::start_with(opts, sandboxes, upstream).await;
+    let s = webhook_stack(backend).await;
     let (_, kombo) = connect_kombo(&s, CLEO).await;
     let remote = kombo["remote_id"].as_str().unwrap();
 
@@ -228,17 +239,7 @@ async fn events_survive_the_upstream_down_and_a_restart(backend: Backend) {
         deliver(&s, Vendor::Kombo, &text, Some(signature.clone())).await,
         200
     );
-    let store = s
-        .proxy
-        .state
-        .integrations
-        .as_ref()
-        .unwrap()
-        .store
-        .undelivered_webhooks()
-        .await
-        .unwrap();
-    assert_eq!(store, 1);
+    assert_eq!(undelivered(&s).await, 1);
     tokio::time::sleep(Duration::from_millis(1500)).await; // a failed attempt or two
     s.proxy.shutdown().await;
 
@@ -265,32 +266,14 @@ async fn events_survive_the_upstream_down_and_a_restart(backend: Backend) {
         headers.get("x-kombo-signature").is_none(),
         "the signature stays with the proxy"
     );
-    let pending = s
-        .proxy
-        .state
-        .integrations
-        .as_ref()
-        .unwrap()
-        .store
-        .undelivered_webhooks()
-        .await
-        .unwrap();
-    assert_eq!(pending, 0);
+    assert_eq!(undelivered(&s).await, 0);
 }
 
 /// The sandbox vendors sign and send their own webhooks (their signing is written from
 /// the vendors' documents, independently of the proxy's verifier).
 async fn the_sandbox_vendors_send_webhooks_the_proxy_accepts(backend: Backend) {
-    let db = fresh_database(backend).await;
-    let sandboxes = bink_proxy::sandbox::Sandboxes::spawn(([127, 0, 0, 1], 0).into())
-        .await
-        .unwrap();
-    let upstream = spawn_upstream().await;
-    let opts = Opts {
-        integrations: Some(integrations(&db, &sandboxes, "")),
-        ..Opts::default()
-    };
-    let s = Stack::start_with(opts, sandboxes.clone(), upstream).await;
+    let s = webhook_stack(backend).await;
+    let sandboxes = s.sandboxes.clone();
     sandboxes
         .kombo
         .set_webhook_target(&s.url("/integrations/kombo/webhook"), KOMBO_SECRET);
